@@ -1,0 +1,42 @@
+# The two set-up commands are `make up` and `make test`; the rest are their parts.
+SHELL := /bin/bash
+export MLK_DATA_DIR ?= $(CURDIR)/data
+export MLK_REGISTRY_ADDR ?= 127.0.0.1:5000
+export MLK_REGISTRY_URL ?= http://$(MLK_REGISTRY_ADDR)
+PY := .venv/bin/python
+EXAMPLES := $(wildcard examples/models/*/mlk.yaml)
+
+.PHONY: up down test setup registry examples singleuser hub lint typecheck bench
+
+up: setup registry examples singleuser hub ## everything: engine, registry with example models, the hub
+	@$(PY) -m mlrun_kernel.cli status
+
+down: ## stop the hub and the registry (data stays in ./data)
+	-scripts/hub.sh stop
+	-scripts/registry.sh stop $(MLK_DATA_DIR)/registry
+
+setup: ## install and start what is missing (idempotent)
+	@scripts/setup.sh
+
+registry: setup
+	@scripts/registry.sh start $(MLK_REGISTRY_ADDR) $(MLK_DATA_DIR)/registry
+
+examples: registry ## build the example models and push them to the registry
+	@for f in $(EXAMPLES); do $(PY) -m mlrun_kernel.cli build $$(dirname $$f) --push || exit 1; done
+
+singleuser: setup ## the single-user notebook image
+	@$(PY) scripts/build-singleuser.py
+
+hub: setup
+	@scripts/hub.sh start
+
+test: setup ## the whole suite; it starts the registry, database and hub it needs
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+lint:
+	.venv/bin/ruff check mlrun_kernel tests bench
+typecheck:
+	.venv/bin/mypy
+
+bench: setup
+	@for b in bench/bench_*.py; do $(PY) $$b || exit 1; done

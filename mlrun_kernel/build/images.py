@@ -1,0 +1,116 @@
+"""Build and push images through docker-py, with errors that say what failed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker
+from docker.errors import APIError
+
+from mlrun_kernel.build.context import context_tar
+
+log = logging.getLogger(__name__)
+
+LogSink = Callable[[str], None]
+
+
+class BuildError(RuntimeError):
+    """An image build or push failed; the message carries the engine's last words."""
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    image_id: str
+    tags: list[str]
+    log: list[str] = field(default_factory=list)
+
+
+def split_ref(ref: str) -> tuple[str, str]:
+    """``host:5000/repo:tag`` -> (``host:5000/repo``, ``tag``); no tag means ``latest``."""
+    if ":" in ref.rsplit("/", 1)[-1]:
+        repo, tag = ref.rsplit(":", 1)
+        return repo, tag
+    return ref, "latest"
+
+
+def _client() -> docker.DockerClient:
+    return docker.from_env(timeout=600)
+
+
+def _consume(events: Iterable[dict[str, Any]], what: str, sink: LogSink | None) -> tuple[list[str], dict[str, Any]]:
+    """Drain a docker-py JSON stream; raise BuildError on an error event."""
+    lines: list[str] = []
+    aux: dict[str, Any] = {}
+    for event in events:
+        if "error" in event:
+            detail = event.get("errorDetail", {}).get("message") or event["error"]
+            tail = "\n".join(lines[-15:])
+            raise BuildError(f"{what} failed: {detail.strip()}\n--- last output ---\n{tail}")
+        text = event.get("stream") or event.get("status")
+        if text:
+            for line in str(text).splitlines():
+                if line.strip():
+                    lines.append(line)
+                    if sink:
+                        sink(line)
+        if isinstance(event.get("aux"), dict):
+            aux.update(event["aux"])
+    return lines, aux
+
+
+def build_image(
+    context: Path,
+    tags: list[str],
+    *,
+    dockerfile: str = "Dockerfile",
+    labels: Mapping[str, str] | None = None,
+    buildargs: Mapping[str, str] | None = None,
+    ca_bundle: Path | None = None,
+    extra_files: Mapping[str, bytes] | None = None,
+    on_log: LogSink | None = None,
+) -> BuiltImage:
+    """Build ``context`` with its Dockerfile and tag the result with every name in ``tags``."""
+    if not tags:
+        raise ValueError("build_image needs at least one tag")
+    client = _client()
+    with context_tar(context, dockerfile=dockerfile, ca_bundle=ca_bundle, extra_files=extra_files) as tar:
+        try:
+            events = client.api.build(
+                fileobj=tar,
+                custom_context=True,
+                dockerfile=dockerfile,
+                tag=tags[0],
+                labels=dict(labels or {}),
+                buildargs=dict(buildargs or {}),
+                rm=True,
+                forcerm=True,
+                pull=False,
+                decode=True,
+            )
+            lines, aux = _consume(events, f"building {tags[0]} from {context}", on_log)
+        except APIError as exc:
+            raise BuildError(f"building {tags[0]} from {context} failed: {exc.explanation or exc}") from exc
+    image_id = aux.get("ID") or client.images.get(tags[0]).id
+    image = client.images.get(image_id)
+    for ref in tags[1:]:
+        image.tag(*split_ref(ref))
+    return BuiltImage(image_id=image_id, tags=list(tags), log=lines)
+
+
+def push_image(ref: str, *, on_log: LogSink | None = None) -> str:
+    """Push ``ref`` (``host:port/repo:tag``) and return the manifest digest the registry stored."""
+    repo, tag = split_ref(ref)
+    client = _client()
+    try:
+        events = client.api.push(repo, tag=tag, stream=True, decode=True)
+        _, aux = _consume(events, f"pushing {ref}", on_log)
+    except APIError as exc:
+        raise BuildError(f"pushing {ref} failed: {exc.explanation or exc}") from exc
+    digest = aux.get("Digest")
+    if not digest:
+        raise BuildError(f"pushing {ref}: the registry returned no digest")
+    return str(digest)

@@ -1,0 +1,127 @@
+"""Build a model image from a folder holding ``mlk.yaml`` and a ``Dockerfile``.
+
+Two steps keep the expert's Dockerfile plain:
+
+1. build the folder's Dockerfile (the CA bundle injected for pip);
+2. a finishing layer ``FROM`` that image copies the manifest to
+   ``/mlk/manifest.json`` and sets every contract label from ``mlk.yaml``
+   through the engine's ``labels=`` (never hand-escaped ``LABEL`` lines).
+
+The manifest is validated before anything is built, so a bad manifest or
+parameters schema never reaches the registry.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlrun_kernel.build.images import BuildError, LogSink, build_image, push_image
+from mlrun_kernel.config import settings
+from mlrun_kernel.spec import (
+    Manifest,
+    ManifestError,
+    ModelMetadata,
+    labels_for,
+    manifest_to_json,
+    parse_manifest,
+)
+
+BUILD_FILENAME = "mlk.yaml"
+_METADATA_KEYS = ("title", "description", "version", "authors", "source", "licenses", "documentation")
+
+
+@dataclass(frozen=True)
+class BuildFile:
+    """What ``mlk.yaml`` says: the repository name, the model card, the manifest."""
+
+    folder: Path
+    image: str
+    metadata: ModelMetadata
+    manifest: Manifest
+
+
+@dataclass(frozen=True)
+class ModelBuild:
+    image_id: str
+    image: str  # the versioned reference, host:port/name:version
+    tags: list[str]
+    digest: str | None  # set once pushed
+    labels: dict[str, str]
+
+
+def load_build_file(folder: Path) -> BuildFile:
+    """Read and validate ``folder/mlk.yaml``; raise ManifestError naming what is wrong."""
+    path = folder / BUILD_FILENAME
+    if not path.is_file():
+        raise ManifestError.single(str(path), f"no {BUILD_FILENAME} in {folder}")
+    try:
+        raw: Any = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ManifestError.single(str(path), f"not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ManifestError.single(str(path), "must be a mapping with image, title, ... and manifest")
+    unknown = set(raw) - {"image", "manifest", *_METADATA_KEYS}
+    if unknown:
+        raise ManifestError.single(str(path), f"unknown keys: {', '.join(sorted(unknown))}")
+    for key in ("image", "title", "description", "version", "manifest"):
+        if key not in raw:
+            raise ManifestError.single(f"{path}: {key}", "is required")
+    metadata = ModelMetadata(**{k: str(raw[k]).strip() for k in _METADATA_KEYS if raw.get(k) is not None})
+    return BuildFile(
+        folder=folder,
+        image=str(raw["image"]),
+        metadata=metadata,
+        manifest=parse_manifest(raw["manifest"]),
+    )
+
+
+def build_model(
+    folder: Path | str,
+    *,
+    registry: str | None = None,
+    push: bool = False,
+    ca_bundle: Path | None = None,
+    on_log: LogSink | None = None,
+) -> ModelBuild:
+    """Build (and optionally push) the model in ``folder``.
+
+    Tags ``<registry>/<image>:<version>`` and ``:latest``; ``registry`` defaults
+    to the configured registry's ``host:port``.
+    """
+    spec = load_build_file(Path(folder))
+    host = registry or settings().registry_host
+    repo = f"{host}/{spec.image}"
+    tags = [f"{repo}:{spec.metadata.version}", f"{repo}:latest"]
+    ca = ca_bundle or settings().build_ca_bundle
+
+    body = build_image(spec.folder, [f"{repo}:build-{spec.metadata.version}"], ca_bundle=ca, on_log=on_log)
+    labels = labels_for(spec.metadata, spec.manifest)
+    with tempfile.TemporaryDirectory(prefix="mlk-finish-") as tmp:
+        finish = Path(tmp)
+        (finish / "Dockerfile").write_text(
+            f"FROM {body.image_id}\nCOPY manifest.json /mlk/manifest.json\n"
+        )
+        (finish / "manifest.json").write_text(manifest_to_json(spec.manifest))
+        final = build_image(finish, tags, labels=labels, ca_bundle=ca, on_log=on_log)
+    _untag(f"{repo}:build-{spec.metadata.version}")
+
+    digest = None
+    if push:
+        digest = push_image(tags[0], on_log=on_log)
+        push_image(tags[1], on_log=on_log)
+    return ModelBuild(image_id=final.image_id, image=tags[0], tags=tags, digest=digest, labels=labels)
+
+
+def _untag(ref: str) -> None:
+    """Drop the intermediate tag; the layers stay as the final image's parent."""
+    import docker
+
+    try:
+        docker.from_env().images.remove(ref, noprune=True)
+    except docker.errors.DockerException as exc:  # pragma: no cover - cleanup only
+        raise BuildError(f"could not remove intermediate tag {ref}: {exc}") from exc

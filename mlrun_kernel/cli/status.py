@@ -1,0 +1,47 @@
+"""``mlk status``: what is running, where, and how to log in."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+import docker
+import httpx
+
+from mlrun_kernel.catalog import list_registry_models
+from mlrun_kernel.config import settings
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("status", help="show the engine, registry, models and hub")
+    p.set_defaults(handler=run)
+
+
+def _check(name: str, probe: Any) -> str:
+    try:
+        return str(probe())
+    except Exception as exc:  # noqa: BLE001 - a status line, never a crash
+        return f"DOWN ({exc})"
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = settings()
+    hub_url = os.environ.get("MLK_PUBLIC_URL", "http://127.0.0.1:8000")
+    lines = {
+        "docker engine": _check("docker", lambda: "up, server " + docker.from_env().version()["Version"]),
+        "registry": _check("registry", lambda: f"up at {cfg.registry_url}"
+                           if httpx.get(cfg.registry_url + "/v2/", timeout=3).is_success else "DOWN"),
+        "models": _check("models", lambda: ", ".join(
+            sorted({f"{e.repository}:{e.tag}" for e in list_registry_models(cfg.registry_url)})) or "none"),
+        "hub": _check("hub", lambda: f"up at {hub_url}/hub/"
+                      if httpx.get(hub_url + "/hub/health", timeout=3).is_success else "DOWN"),
+        "data": str(cfg.data_dir),
+    }
+    width = max(map(len, lines))
+    for key, value in lines.items():
+        print(f"{key.ljust(width)}  {value}")
+    password_hint = "the password in MLK_SHARED_PASSWORD" if os.environ.get("MLK_SHARED_PASSWORD") else (
+        f"the password in {cfg.data_dir}/hub/shared-password")
+    print(f"\nLog in at {hub_url}/hub/login with any user name and {password_hint}.")
+    return 0

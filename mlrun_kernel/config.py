@@ -1,0 +1,67 @@
+"""Every option of the platform, declared once.
+
+Each option has one declaration here, one default that serves the embedded
+(single machine) setup, help text, and an ``MLK_*`` environment variable, in
+the spirit of JupyterHub's traitlets options. ``settings()`` reads them.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_ca_bundle() -> Path | None:
+    """The CA bundle pip already trusts on this machine, if the environment names one."""
+    for var in ("PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):
+        value = os.environ.get(var)
+        if value and Path(value).is_file():
+            return Path(value)
+    return None
+
+
+class Settings(BaseSettings):
+    """Platform options. Environment variables are the names upper-cased with ``MLK_``."""
+
+    model_config = SettingsConfigDict(env_prefix="MLK_", extra="ignore")
+
+    data_dir: Path = Field(
+        default_factory=lambda: Path.cwd() / "data",
+        description="Folder for the SQLite store, datasets, run outputs and logs.",
+    )
+    registry_url: str = Field(
+        default="http://127.0.0.1:5000",
+        description="Base URL of the Docker registry (v2 API) that holds model images.",
+    )
+    registry_username: str | None = Field(default=None, description="Registry user, if it needs auth.")
+    registry_password: str | None = Field(
+        default=None, description="Registry password or token, if it needs auth."
+    )
+    base_image: str = Field(
+        default="python:3.11-slim-bookworm",
+        description="Base image the project's Dockerfiles name; built offline when it cannot be pulled.",
+    )
+    build_ca_bundle: Path | None = Field(
+        default_factory=_default_ca_bundle,
+        description=(
+            "Extra CA bundle trusted by pip inside image builds (for TLS-intercepting proxies). "
+            "Defaults to the file PIP_CERT, SSL_CERT_FILE or REQUESTS_CA_BUNDLE names, "
+            "else certifi's bundle."
+        ),
+    )
+
+    @property
+    def registry_host(self) -> str:
+        """``host:port`` of the registry, as image references name it."""
+        return urlsplit(self.registry_url).netloc
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

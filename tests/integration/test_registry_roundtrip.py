@@ -1,0 +1,60 @@
+"""An expert publishes a model; the platform reads it back from the registry without pulling."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+import yaml
+
+from mlrun_kernel.catalog import list_registry_models
+from mlrun_kernel.registry import RegistryClient
+from mlrun_kernel.spec import LABEL_MANIFEST, parse_labels, parse_manifest
+
+from tests.paths import EXAMPLES
+
+pytestmark = [pytest.mark.docker, pytest.mark.registry]
+
+
+def test_published_manifest_reads_back_identical_through_v2_api(published_examples, registry_url):
+    for folder in EXAMPLES:
+        build = published_examples[folder.name]
+        declared = yaml.safe_load((folder / "mlk.yaml").read_text())
+        repo = declared["image"]
+        # Plain HTTP against the v2 API: manifest -> config blob -> labels.
+        accept = "application/vnd.docker.distribution.manifest.v2+json"
+        manifest = httpx.get(f"{registry_url}/v2/{repo}/manifests/{declared['version']}",
+                             headers={"Accept": accept}).json()
+        config = httpx.get(f"{registry_url}/v2/{repo}/blobs/{manifest['config']['digest']}").json()
+        labels = config["config"]["Labels"]
+        assert json.loads(labels[LABEL_MANIFEST]) == json.loads(build.labels[LABEL_MANIFEST])
+        assert parse_manifest(labels[LABEL_MANIFEST]) == parse_manifest(declared["manifest"])
+        image = parse_labels(labels)
+        assert image.metadata.title == declared["title"]
+        assert image.metadata.version == str(declared["version"])
+
+
+def test_registry_client_resolves_tags_to_the_pushed_digest(published_examples, registry_url):
+    with RegistryClient(registry_url) as registry:
+        repos = set(registry.repositories())
+        for folder in EXAMPLES:
+            build = published_examples[folder.name]
+            repo = build.image.split("/", 1)[1].rsplit(":", 1)[0]
+            assert repo in repos
+            assert {"latest", build.image.rsplit(":", 1)[1]} <= set(registry.tags(repo))
+            assert registry.manifest(repo, "latest").digest == build.digest
+
+
+def test_catalog_lists_every_example_with_title_and_tasks(published_examples, registry_url):
+    entries = [e for e in list_registry_models(registry_url) if e.tag == "latest"]
+    titles = {e.image.metadata.title for e in entries if e.image}
+    for folder in EXAMPLES:
+        assert yaml.safe_load((folder / "mlk.yaml").read_text())["title"] in titles
+    assert all(e.image and e.image.manifest.tasks for e in entries)
+
+
+def test_image_carries_the_manifest_file_identical_to_the_label(published_examples, docker_client):
+    for build in published_examples.values():
+        out = docker_client.containers.run(build.image, ["cat", "/mlk/manifest.json"], remove=True)
+        assert json.loads(out) == json.loads(build.labels[LABEL_MANIFEST])
