@@ -7,6 +7,8 @@ from __future__ import annotations
 import socket
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
+
 import docker
 import pytest
 
@@ -50,3 +52,41 @@ def published_examples(registry_addr: str) -> dict[str, object]:
     from mlrun_kernel.build import build_model
 
     return {folder.name: build_model(folder, registry=registry_addr, push=True) for folder in EXAMPLES}
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A PostgreSQL cluster started for this session; yields its admin URL."""
+    import shutil
+    import tempfile
+
+    state = tempfile.mkdtemp(prefix="mlk-pg-", dir="/tmp")
+    script = ROOT / "scripts" / "postgres.sh"
+    try:
+        out = subprocess.run([script, "start", str(free_port()), state], check=True, capture_output=True, text=True)
+    except subprocess.CalledProcessError as exc:
+        pytest.fail(f"PostgreSQL did not start: {exc.stderr}")
+    yield out.stdout.strip()
+    subprocess.run([script, "stop", state], check=False)
+    shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database on each backend the store supports."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.sqlite'}"
+        return
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    admin_url = request.getfixturevalue("postgres_server")
+    name = f"mlk_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -54,7 +54,7 @@ def context_tar(
     extras = dict(extra_files or {})
     extras[BUILD_CA_FILENAME] = (ca_bundle or default_ca_bundle()).read_bytes()
 
-    spool = tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024)
+    spool = tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024)  # noqa: SIM115 - returned open
     with tarfile.open(fileobj=spool, mode="w") as tar:
         for rel in included:
             if rel in extras:

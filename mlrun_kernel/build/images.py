@@ -41,7 +41,9 @@ def _client() -> docker.DockerClient:
     return docker.from_env(timeout=600)
 
 
-def _consume(events: Iterable[dict[str, Any]], what: str, sink: LogSink | None) -> tuple[list[str], dict[str, Any]]:
+def _consume(
+    events: Iterable[dict[str, Any]], what: str, sink: LogSink | None
+) -> tuple[list[str], dict[str, Any]]:
     """Drain a docker-py JSON stream; raise BuildError on an error event."""
     lines: list[str] = []
     aux: dict[str, Any] = {}
@@ -77,7 +79,9 @@ def build_image(
     if not tags:
         raise ValueError("build_image needs at least one tag")
     client = _client()
-    with context_tar(context, dockerfile=dockerfile, ca_bundle=ca_bundle, extra_files=extra_files) as tar:
+    with context_tar(
+        context, dockerfile=dockerfile, ca_bundle=ca_bundle, extra_files=extra_files
+    ) as tar:
         try:
             events = client.api.build(
                 fileobj=tar,
@@ -93,7 +97,9 @@ def build_image(
             )
             lines, aux = _consume(events, f"building {tags[0]} from {context}", on_log)
         except APIError as exc:
-            raise BuildError(f"building {tags[0]} from {context} failed: {exc.explanation or exc}") from exc
+            raise BuildError(
+                f"building {tags[0]} from {context} failed: {exc.explanation or exc}"
+            ) from exc
     image_id = aux.get("ID") or client.images.get(tags[0]).id
     image = client.images.get(image_id)
     for ref in tags[1:]:

@@ -32,7 +32,15 @@ from mlrun_kernel.spec import (
 )
 
 BUILD_FILENAME = "mlk.yaml"
-_METADATA_KEYS = ("title", "description", "version", "authors", "source", "licenses", "documentation")
+_METADATA_KEYS = (
+    "title",
+    "description",
+    "version",
+    "authors",
+    "source",
+    "licenses",
+    "documentation",
+)
 
 
 @dataclass(frozen=True)
@@ -64,14 +72,18 @@ def load_build_file(folder: Path) -> BuildFile:
     except yaml.YAMLError as exc:
         raise ManifestError.single(str(path), f"not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
-        raise ManifestError.single(str(path), "must be a mapping with image, title, ... and manifest")
+        raise ManifestError.single(
+            str(path), "must be a mapping with image, title, ... and manifest"
+        )
     unknown = set(raw) - {"image", "manifest", *_METADATA_KEYS}
     if unknown:
         raise ManifestError.single(str(path), f"unknown keys: {', '.join(sorted(unknown))}")
     for key in ("image", "title", "description", "version", "manifest"):
         if key not in raw:
             raise ManifestError.single(f"{path}: {key}", "is required")
-    metadata = ModelMetadata(**{k: str(raw[k]).strip() for k in _METADATA_KEYS if raw.get(k) is not None})
+    metadata = ModelMetadata(
+        **{k: str(raw[k]).strip() for k in _METADATA_KEYS if raw.get(k) is not None}
+    )
     return BuildFile(
         folder=folder,
         image=str(raw["image"]),
@@ -99,7 +111,9 @@ def build_model(
     tags = [f"{repo}:{spec.metadata.version}", f"{repo}:latest"]
     ca = ca_bundle or settings().build_ca_bundle
 
-    body = build_image(spec.folder, [f"{repo}:build-{spec.metadata.version}"], ca_bundle=ca, on_log=on_log)
+    body = build_image(
+        spec.folder, [f"{repo}:build-{spec.metadata.version}"], ca_bundle=ca, on_log=on_log
+    )
     labels = labels_for(spec.metadata, spec.manifest)
     with tempfile.TemporaryDirectory(prefix="mlk-finish-") as tmp:
         finish = Path(tmp)
@@ -114,7 +128,9 @@ def build_model(
     if push:
         digest = push_image(tags[0], on_log=on_log)
         push_image(tags[1], on_log=on_log)
-    return ModelBuild(image_id=final.image_id, image=tags[0], tags=tags, digest=digest, labels=labels)
+    return ModelBuild(
+        image_id=final.image_id, image=tags[0], tags=tags, digest=digest, labels=labels
+    )
 
 
 def _untag(ref: str) -> None:

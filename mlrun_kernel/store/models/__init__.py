@@ -1,0 +1,25 @@
+"""Tables of the store, as SQLAlchemy 2 typed declarative models, one module per area."""
+
+from mlrun_kernel.store.models.base import Base
+from mlrun_kernel.store.models.catalog import (
+    CatalogSync,
+    ImageConfigBlob,
+    ModelVersion,
+    Repository,
+    Tag,
+)
+from mlrun_kernel.store.models.datasets import Blob, Dataset, DatasetFile, DatasetVersion, Upload
+
+__all__ = [
+    "Base",
+    "Blob",
+    "CatalogSync",
+    "Dataset",
+    "DatasetFile",
+    "DatasetVersion",
+    "ImageConfigBlob",
+    "ModelVersion",
+    "Repository",
+    "Tag",
+    "Upload",
+]

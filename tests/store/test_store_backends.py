@@ -1,0 +1,94 @@
+"""The store works the same on SQLite (embedded default) and PostgreSQL (scale-out)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import IntegrityError
+
+from mlrun_kernel.store import open_store
+from mlrun_kernel.store.models import Dataset, ModelVersion, Repository, Tag
+
+pytestmark = [pytest.mark.postgres]
+
+
+def test_fresh_database_is_migrated_to_the_newest_schema(store_url):
+    store = open_store(store_url)
+    try:
+        assert store.revision() == "0002"
+        tables = set(inspect(store.engine).get_table_names())
+        assert {"repositories", "model_versions", "tags", "datasets", "dataset_versions", "blobs"} <= tables
+        store.upgrade()  # a second upgrade is a no-op
+        assert store.revision() == "0002"
+    finally:
+        store.close()
+
+
+def test_catalog_rows_round_trip_with_json_and_aware_timestamps(store_url):
+    store = open_store(store_url)
+    try:
+        seen = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+        with store.session() as s:
+            repo = Repository(name="iris-classifier", first_seen=seen)
+            version = ModelVersion(
+                repository=repo, digest="sha256:" + "a" * 64, config_digest="sha256:" + "b" * 64,
+                title="Iris", manifest={"tasks": {"predict": {"parameters": {"type": "object"}}}},
+            )
+            s.add_all([repo, version, Tag(repository=repo, name="1.0.0", digest=version.digest,
+                                          model_version=version)])
+        with store.session() as s:
+            got = s.scalars(select(ModelVersion)).one()
+            assert got.manifest == {"tasks": {"predict": {"parameters": {"type": "object"}}}}
+            assert got.repository.first_seen == seen
+            assert got.repository.first_seen.tzinfo is not None
+    finally:
+        store.close()
+
+
+def test_unique_dataset_names_per_owner_are_enforced(store_url):
+    store = open_store(store_url)
+    try:
+        with store.session() as s:
+            s.add(Dataset(owner="ana", name="sales"))
+            s.add(Dataset(owner="ben", name="sales"))
+        with pytest.raises(IntegrityError), store.session() as s:
+            s.add(Dataset(owner="ana", name="sales"))
+        with store.session() as s:
+            assert s.scalar(text("SELECT count(*) FROM datasets")) == 2
+    finally:
+        store.close()
+
+
+def test_sqlite_store_runs_in_wal_mode(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path / 'wal.sqlite'}")
+    try:
+        with store.engine.connect() as conn:
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    finally:
+        store.close()
+
+
+def test_upgrade_from_the_first_schema_keeps_catalog_data(store_url):
+    """An installation still on migration 0001 upgrades without losing its catalog."""
+    store = open_store(store_url, migrate=False)
+    try:
+        store.upgrade("0001")
+        assert store.revision() == "0001"
+        assert "datasets" not in inspect(store.engine).get_table_names()
+        with store.engine.begin() as conn:
+            conn.execute(text("INSERT INTO repositories (id, name, first_seen) VALUES (7, 'old-model', :t)"),
+                         {"t": datetime(2025, 5, 1, tzinfo=UTC)})
+            conn.execute(text(
+                "INSERT INTO model_versions (id, repository_id, digest, config_digest, title, first_seen)"
+                " VALUES (3, 7, 'sha256:x', 'sha256:y', 'Old model', :t)"), {"t": datetime(2025, 5, 1, tzinfo=UTC)})
+        store.upgrade()
+        assert store.revision() == "0002"
+        with store.session() as s:
+            version = s.scalars(select(ModelVersion)).one()
+            assert (version.id, version.title, version.repository.name) == (3, "Old model", "old-model")
+            s.add(Dataset(owner="ana", name="after-upgrade"))
+    finally:
+        store.close()
