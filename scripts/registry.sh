@@ -17,7 +17,7 @@ case "$cmd" in
 start)
   addr=${2:?ADDR}; state=${3:?STATE_DIR}; notify=${4:-}
   mkdir -p "$state/storage"
-  if curl -fsS -o /dev/null --max-time 2 "http://$addr/v2/"; then
+  if curl -fsS -o /dev/null --max-time 2 "http://$addr/v2/" 2>/dev/null; then
     echo "registry: already answering on $addr"
     exit 0
   fi
@@ -40,7 +40,7 @@ start)
   nohup docker-registry serve "$state/config.yml" >> "$state/registry.log" 2>&1 &
   echo $! > "$state/registry.pid"
   for _ in $(seq 1 100); do
-    if curl -fsS -o /dev/null --max-time 1 "http://$addr/v2/"; then
+    if curl -fsS -o /dev/null --max-time 1 "http://$addr/v2/" 2>/dev/null; then
       echo "registry: started on $addr (storage $storage)"
       exit 0
     fi

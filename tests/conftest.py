@@ -90,3 +90,36 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+class RegistryProcess:
+    """A registry the test controls: it can be stopped and started again on the same storage."""
+
+    def __init__(self, state: Path, notify_url: str | None = None) -> None:
+        self.state = state
+        self.addr = f"127.0.0.1:{free_port()}"
+        self.url = f"http://{self.addr}"
+        self.notify_url = notify_url
+
+    def start(self) -> RegistryProcess:
+        args = [ROOT / "scripts" / "registry.sh", "start", self.addr, self.state]
+        subprocess.run(args + ([self.notify_url] if self.notify_url else []), check=True, capture_output=True)
+        return self
+
+    def stop(self) -> None:
+        subprocess.run([ROOT / "scripts" / "registry.sh", "stop", self.state], check=False)
+        import time
+
+        for _ in range(50):  # wait until the port is closed
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", int(self.addr.rsplit(":", 1)[1]))) != 0:
+                    return
+            time.sleep(0.1)
+
+
+@pytest.fixture
+def fresh_registry(tmp_path: Path) -> Iterator[RegistryProcess]:
+    """An empty registry for one test."""
+    registry = RegistryProcess(tmp_path / "registry").start()
+    yield registry
+    registry.stop()

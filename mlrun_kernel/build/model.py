@@ -26,6 +26,7 @@ from mlrun_kernel.spec import (
     Manifest,
     ManifestError,
     ModelMetadata,
+    SpecIssue,
     labels_for,
     manifest_to_json,
     parse_manifest,
@@ -66,21 +67,19 @@ def load_build_file(folder: Path) -> BuildFile:
     """Read and validate ``folder/mlk.yaml``; raise ManifestError naming what is wrong."""
     path = folder / BUILD_FILENAME
     if not path.is_file():
-        raise ManifestError.single(str(path), f"no {BUILD_FILENAME} in {folder}")
+        raise _problem(str(path), f"no {BUILD_FILENAME} in {folder}")
     try:
         raw: Any = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
-        raise ManifestError.single(str(path), f"not valid YAML: {exc}") from exc
+        raise _problem(str(path), f"not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
-        raise ManifestError.single(
-            str(path), "must be a mapping with image, title, ... and manifest"
-        )
+        raise _problem(str(path), "must be a mapping with image, title, ... and manifest")
     unknown = set(raw) - {"image", "manifest", *_METADATA_KEYS}
     if unknown:
-        raise ManifestError.single(str(path), f"unknown keys: {', '.join(sorted(unknown))}")
+        raise _problem(str(path), f"unknown keys: {', '.join(sorted(unknown))}")
     for key in ("image", "title", "description", "version", "manifest"):
         if key not in raw:
-            raise ManifestError.single(f"{path}: {key}", "is required")
+            raise _problem(f"{path}: {key}", "is required")
     metadata = ModelMetadata(
         **{k: str(raw[k]).strip() for k in _METADATA_KEYS if raw.get(k) is not None}
     )
@@ -90,6 +89,10 @@ def load_build_file(folder: Path) -> BuildFile:
         metadata=metadata,
         manifest=parse_manifest(raw["manifest"]),
     )
+
+
+def _problem(path: str, message: str) -> ManifestError:
+    return ManifestError([SpecIssue(path, message)])
 
 
 def build_model(

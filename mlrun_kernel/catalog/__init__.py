@@ -1,5 +1,33 @@
-"""The model catalog: what model images the registry holds, with their manifests and problems."""
+"""The model catalog: the registry's model images mirrored into the store.
+
+- ``sync``: registry -> store (deep and quick syncs, push notifications).
+- ``queries``: model cards, versions and the catalog's freshness, from the store.
+- ``listing``: a direct registry read with no store, for tools that hold none.
+"""
 
 from mlrun_kernel.catalog.listing import CatalogEntry, list_registry_models
+from mlrun_kernel.catalog.queries import (
+    CatalogStatus,
+    ModelSummary,
+    VersionInfo,
+    catalog_status,
+    get_model,
+    list_models,
+    resolve_version,
+)
+from mlrun_kernel.catalog.sync import SyncReport, apply_registry_events, sync_catalog
 
-__all__ = ["CatalogEntry", "list_registry_models"]
+__all__ = [
+    "CatalogEntry",
+    "CatalogStatus",
+    "ModelSummary",
+    "SyncReport",
+    "VersionInfo",
+    "apply_registry_events",
+    "catalog_status",
+    "get_model",
+    "list_models",
+    "list_registry_models",
+    "resolve_version",
+    "sync_catalog",
+]

@@ -32,7 +32,9 @@ def list_registry_models(registry_url: str, **client_options: object) -> list[Ca
             for tag in sorted(registry.tags(repository)):
                 ref = registry.manifest(repository, tag)
                 if ref.config_digest not in configs:
-                    configs[ref.config_digest] = registry.config(repository, ref.config_digest).labels
+                    configs[ref.config_digest] = registry.config(
+                        repository, ref.config_digest
+                    ).labels
                 labels = configs[ref.config_digest]
                 if not is_model_image(labels):
                     continue

@@ -100,7 +100,9 @@ class RegistryClient:
         self.close()
 
     # -- transport ---------------------------------------------------------
-    def _request(self, method: str, path: str, *, scope: str = "", headers: dict[str, str] | None = None) -> httpx.Response:
+    def _request(
+        self, method: str, path: str, *, scope: str = "", headers: dict[str, str] | None = None
+    ) -> httpx.Response:
         url = path if path.startswith("http") else urljoin(self.url + "/", path.lstrip("/"))
         what = f"{method} {path}"
         hdrs = dict(headers or {})
@@ -109,13 +111,18 @@ class RegistryClient:
                 hdrs["Authorization"] = f"Bearer {self._tokens[scope]}"
             try:
                 response = self._http.request(
-                    method, url, headers=hdrs, auth=self._auth if "Authorization" not in hdrs else None
+                    method,
+                    url,
+                    headers=hdrs,
+                    auth=self._auth if "Authorization" not in hdrs else None,
                 )
             except httpx.TimeoutException as exc:
                 if attempt < self._retries:
                     time.sleep(self._backoff * 2**attempt)
                     continue
-                raise RegistryError(self.url, what, f"timed out ({exc.__class__.__name__})") from exc
+                raise RegistryError(
+                    self.url, what, f"timed out ({exc.__class__.__name__})"
+                ) from exc
             except httpx.TransportError as exc:
                 if attempt < self._retries:
                     time.sleep(self._backoff * 2**attempt)
@@ -147,14 +154,18 @@ class RegistryClient:
         except httpx.HTTPError as exc:
             raise RegistryError(self.url, f"GET {realm}", f"token request failed: {exc}") from exc
         if response.status_code >= 400:
-            raise RegistryError(self.url, f"GET {realm}", _error_text(response), response.status_code)
+            raise RegistryError(
+                self.url, f"GET {realm}", _error_text(response), response.status_code
+            )
         body = _json(response, self.url, f"GET {realm}")
         token = body.get("token") or body.get("access_token")
         if not isinstance(token, str):
             raise RegistryError(self.url, f"GET {realm}", "token response has no token")
         return token
 
-    def _json_request(self, path: str, *, scope: str = "", accept: str = "application/json") -> tuple[httpx.Response, Any]:
+    def _json_request(
+        self, path: str, *, scope: str = "", accept: str = "application/json"
+    ) -> tuple[httpx.Response, Any]:
         response = self._request("GET", path, scope=scope, headers={"Accept": accept})
         return response, _json(response, self.url, f"GET {path}")
 
@@ -192,16 +203,47 @@ class RegistryClient:
         response, body = self._json_request(
             path, scope=f"repository:{repository}:pull", accept=", ".join(MANIFEST_MEDIA_TYPES)
         )
-        media_type = response.headers.get("content-type", "").split(";")[0] or body.get("mediaType", "")
+        media_type = response.headers.get("content-type", "").split(";")[0] or body.get(
+            "mediaType", ""
+        )
         digest = response.headers.get("docker-content-digest", "")
         if media_type in _INDEX_TYPES or body.get("mediaType") in _INDEX_TYPES:
             chosen = self._pick_platform(body, f"GET {path}")
             inner = self.manifest(repository, chosen)
-            return ManifestRef(repository, digest or chosen, media_type, inner.config_digest, inner.image_digest)
+            return ManifestRef(
+                repository, digest or chosen, media_type, inner.config_digest, inner.image_digest
+            )
         config = body.get("config") if isinstance(body, dict) else None
         if not isinstance(config, dict) or not isinstance(config.get("digest"), str):
-            raise RegistryError(self.url, f"GET {path}", f"manifest ({media_type or 'unknown type'}) has no config digest")
+            raise RegistryError(
+                self.url,
+                f"GET {path}",
+                f"manifest ({media_type or 'unknown type'}) has no config digest",
+            )
         return ManifestRef(repository, digest, media_type, config["digest"], digest)
+
+    def manifest_digest(self, repository: str, reference: str) -> str:
+        """The digest a tag points at, from a HEAD request: no body, no blob."""
+        path = f"/v2/{repository}/manifests/{reference}"
+        response = self._request(
+            "HEAD",
+            path,
+            scope=f"repository:{repository}:pull",
+            headers={"Accept": ", ".join(MANIFEST_MEDIA_TYPES)},
+        )
+        digest = response.headers.get("docker-content-digest")
+        if not digest:
+            # Some registries omit the header on HEAD; the full GET always resolves.
+            return self.manifest(repository, reference).digest
+        return digest
+
+    def delete_manifest(self, repository: str, digest: str) -> None:
+        """Delete a manifest by digest (every tag on it goes too); needs deletes enabled."""
+        self._request(
+            "DELETE",
+            f"/v2/{repository}/manifests/{digest}",
+            scope=f"repository:{repository}:delete",
+        )
 
     def _pick_platform(self, index: dict[str, Any], what: str) -> str:
         want_os, want_arch = _engine_platform()
@@ -209,7 +251,9 @@ class RegistryClient:
             plat = entry.get("platform") or {}
             if plat.get("os") == want_os and plat.get("architecture") == want_arch:
                 return str(entry["digest"])
-        raise RegistryError(self.url, what, f"no manifest for platform {want_os}/{want_arch} in the index")
+        raise RegistryError(
+            self.url, what, f"no manifest for platform {want_os}/{want_arch} in the index"
+        )
 
     def config(self, repository: str, config_digest: str) -> ImageConfig:
         """The image config blob (labels live in ``config.Labels``)."""
@@ -239,7 +283,9 @@ def _json(response: httpx.Response, registry: str, what: str) -> Any:
         return response.json()
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         ctype = response.headers.get("content-type", "none")
-        raise RegistryError(registry, what, f"answer is not JSON (content type {ctype}): {exc}") from exc
+        raise RegistryError(
+            registry, what, f"answer is not JSON (content type {ctype}): {exc}"
+        ) from exc
 
 
 def _error_text(response: httpx.Response) -> str:
