@@ -78,7 +78,7 @@ def sync_catalog(
     *,
     deep: bool = True,
     repositories: list[str] | None = None,
-    workers: int = 16,
+    workers: int = 4,
 ) -> SyncReport:
     """Bring the store's catalog in line with the registry.
 
@@ -133,11 +133,13 @@ def _sync(
     def resolve(item: tuple[str, str]) -> _Resolved:
         repo, tag = item
         old = known.get(item)
-        digest = registry.manifest_digest(repo, tag) if (deep or old is None) else old
-        if old == digest:
-            return _Resolved(repo, tag, digest, None)
-        ref = registry.manifest(repo, digest)
-        return _Resolved(repo, tag, digest, ref.config_digest)
+        if old is not None:
+            digest = registry.manifest_digest(repo, tag) if deep else old
+            if digest == old:
+                return _Resolved(repo, tag, digest, None)
+        # New or moved: one GET gives both the digest and the config digest.
+        ref = registry.manifest(repo, tag)
+        return _Resolved(repo, tag, ref.digest, ref.config_digest)
 
     resolved: list[_Resolved] = _pmap(workers, resolve, wanted)
     changed = [r for r in resolved if r.config_digest is not None]
