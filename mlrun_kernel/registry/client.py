@@ -83,7 +83,9 @@ class RegistryClient:
         page_size: int = 100,
     ) -> None:
         self.url = url.rstrip("/")
-        self._auth = (username, password) if username is not None else None
+        self._auth: tuple[str, str] | None = (
+            (username, password or "") if username is not None else None
+        )
         self._retries = retries
         self._backoff = backoff
         self.page_size = page_size

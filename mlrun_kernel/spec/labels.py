@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from functools import lru_cache
 
 from .errors import LabelError, SpecIssue
 from .manifest import Manifest, manifest_to_json, parse_manifest
@@ -119,7 +120,6 @@ def parse_labels(labels: Mapping[str, str]) -> ModelImage:
             label=LABEL_SPEC_VERSION,
         )
     issues: list[SpecIssue] = []
-    data: object = None
     raw = labels.get(LABEL_MANIFEST)
     if raw is None:
         issues.append(SpecIssue(LABEL_MANIFEST, "is missing"))
@@ -131,7 +131,7 @@ def parse_labels(labels: Mapping[str, str]) -> ModelImage:
             issues.append(SpecIssue(LABEL_MANIFEST, problem))
         else:
             try:
-                data = json.loads(raw, parse_constant=_reject_constant)
+                json.loads(raw, parse_constant=_reject_constant)  # label-level check first
             except ValueError as error:  # json.JSONDecodeError, or NaN/Infinity
                 issues.append(SpecIssue(LABEL_MANIFEST, f"is not valid JSON: {error}"))
             except RecursionError:
@@ -141,8 +141,20 @@ def parse_labels(labels: Mapping[str, str]) -> ModelImage:
     if issues:
         raise LabelError(issues)
     metadata = ModelMetadata(**values)  # type: ignore[arg-type]
-    manifest = parse_manifest(data)  # type: ignore[arg-type]  # parse_manifest checks the type
+    assert isinstance(raw, str)  # no issues means the label is a string
+    manifest = _manifest_from_label(raw)
     return ModelImage(metadata=metadata, manifest=manifest, spec_version=version)
+
+
+@lru_cache(maxsize=1024)
+def _manifest_from_label(raw: str) -> Manifest:
+    """Parse a manifest label once per distinct text.
+
+    Many versions of a model carry the same manifest, and a catalog sync parses
+    every new version; validation is the costly part. Manifests are frozen
+    dataclasses: callers must not mutate the schemas inside them.
+    """
+    return parse_manifest(raw)
 
 
 def labels_for(metadata: ModelMetadata, manifest: Manifest) -> dict[str, str]:
