@@ -52,7 +52,9 @@ def naive_sync(url: str) -> int:
         for repo in repos:
             tags = http.get(f"{url}/v2/{repo}/tags/list").json()["tags"]
             for tag in tags:
-                manifest = http.get(f"{url}/v2/{repo}/manifests/{tag}", headers={"Accept": ACCEPT}).json()
+                manifest = http.get(
+                    f"{url}/v2/{repo}/manifests/{tag}", headers={"Accept": ACCEPT}
+                ).json()
                 config = http.get(f"{url}/v2/{repo}/blobs/{manifest['config']['digest']}").json()
                 models += LABEL_SPEC_VERSION in (config["config"].get("Labels") or {})
     return models
@@ -68,13 +70,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="mlk-bench-") as tmp:
         port = 15871
         addr = f"127.0.0.1:{port}"
-        subprocess.run([ROOT / "scripts" / "registry.sh", "start", addr, tmp + "/registry"], check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [ROOT / "scripts" / "registry.sh", "start", addr, tmp + "/registry"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         url = f"http://{addr}"
         try:
             seeder = RegistrySeeder(url)
-            t_seed, _ = timed(lambda: [seeder.image(f"bench/model-{r}", f"1.0.{t}", labels(r, t))
-                                       for r in range(REPOS) for t in range(TAGS_PER_REPO)])
+            t_seed, _ = timed(
+                lambda: [
+                    seeder.image(f"bench/model-{r}", f"1.0.{t}", labels(r, t))
+                    for r in range(REPOS)
+                    for t in range(TAGS_PER_REPO)
+                ]
+            )
             total = REPOS * TAGS_PER_REPO
             print(f"seeded {total} tags in {REPOS} repositories in {t_seed:.1f}s")
 
@@ -100,7 +110,9 @@ def main() -> None:
             print(line("warm quick sync (nothing changed)", t_quick, 0.05))
             print(line("warm deep sync (HEAD per tag)", t_deep, 0.05))
         finally:
-            subprocess.run([ROOT / "scripts" / "registry.sh", "stop", tmp + "/registry"], check=False)
+            subprocess.run(
+                [ROOT / "scripts" / "registry.sh", "stop", tmp + "/registry"], check=False
+            )
 
 
 if __name__ == "__main__":

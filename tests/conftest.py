@@ -32,7 +32,9 @@ def docker_client() -> docker.DockerClient:
 
 
 @pytest.fixture(scope="session")
-def registry_addr(tmp_path_factory: pytest.TempPathFactory, docker_client: docker.DockerClient) -> Iterator[str]:
+def registry_addr(
+    tmp_path_factory: pytest.TempPathFactory, docker_client: docker.DockerClient
+) -> Iterator[str]:
     """``127.0.0.1:PORT`` of a registry started for this session with the project's config."""
     state = tmp_path_factory.mktemp("registry")
     addr = f"127.0.0.1:{free_port()}"
@@ -51,7 +53,9 @@ def published_examples(registry_addr: str) -> dict[str, object]:
     """Every example model built and pushed to the session registry, by folder name."""
     from mlrun_kernel.build import build_model
 
-    return {folder.name: build_model(folder, registry=registry_addr, push=True) for folder in EXAMPLES}
+    return {
+        folder.name: build_model(folder, registry=registry_addr, push=True) for folder in EXAMPLES
+    }
 
 
 @pytest.fixture(scope="session")
@@ -63,7 +67,9 @@ def postgres_server() -> Iterator[str]:
     state = tempfile.mkdtemp(prefix="mlk-pg-", dir="/tmp")
     script = ROOT / "scripts" / "postgres.sh"
     try:
-        out = subprocess.run([script, "start", str(free_port()), state], check=True, capture_output=True, text=True)
+        out = subprocess.run(
+            [script, "start", str(free_port()), state], check=True, capture_output=True, text=True
+        )
     except subprocess.CalledProcessError as exc:
         pytest.fail(f"PostgreSQL did not start: {exc.stderr}")
     yield out.stdout.strip()
@@ -103,7 +109,9 @@ class RegistryProcess:
 
     def start(self) -> RegistryProcess:
         args = [ROOT / "scripts" / "registry.sh", "start", self.addr, self.state]
-        subprocess.run(args + ([self.notify_url] if self.notify_url else []), check=True, capture_output=True)
+        subprocess.run(
+            args + ([self.notify_url] if self.notify_url else []), check=True, capture_output=True
+        )
         return self
 
     def stop(self) -> None:

@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from mlrun_kernel.catalog import catalog_status, get_model, list_models, resolve_version, sync_catalog
+from mlrun_kernel.catalog import (
+    catalog_status,
+    get_model,
+    list_models,
+    resolve_version,
+    sync_catalog,
+)
 from mlrun_kernel.registry import RegistryClient
 from mlrun_kernel.registry.seed import RegistrySeeder
 from mlrun_kernel.spec import LABEL_MANIFEST, LABEL_SPEC_VERSION
@@ -18,7 +24,10 @@ MANIFEST = {
     "tasks": {
         "predict": {
             "description": "Predict.",
-            "parameters": {"type": "object", "properties": {"k": {"type": "integer", "default": 3}}},
+            "parameters": {
+                "type": "object",
+                "properties": {"k": {"type": "integer", "default": 3}},
+            },
             "inputs": {"data": {"media_types": ["text/csv"]}},
             "outputs": {"predictions": {"path": "predictions.csv", "media_type": "text/csv"}},
         }
@@ -27,7 +36,9 @@ MANIFEST = {
 }
 
 
-def model_labels(title: str, version: str = "1.0.0", manifest: dict | None = None, **extra: str) -> dict[str, str]:
+def model_labels(
+    title: str, version: str = "1.0.0", manifest: dict | None = None, **extra: str
+) -> dict[str, str]:
     return {
         LABEL_SPEC_VERSION: "1",
         LABEL_MANIFEST: json.dumps(manifest or MANIFEST),
@@ -73,7 +84,12 @@ def test_each_config_blob_is_fetched_once_and_unchanged_tags_cost_no_blob(world)
     assert (first.manifests_fetched, first.blobs_fetched) == (3, 1)
 
     warm = sync_catalog(store, registry)
-    assert (warm.manifests_fetched, warm.blobs_fetched, warm.new_tags, warm.moved_tags) == (0, 0, 0, 0)
+    assert (warm.manifests_fetched, warm.blobs_fetched, warm.new_tags, warm.moved_tags) == (
+        0,
+        0,
+        0,
+        0,
+    )
     quick = sync_catalog(store, registry, deep=False)
     assert (quick.manifests_fetched, quick.blobs_fetched) == (0, 0)
 
@@ -157,7 +173,11 @@ def test_search_keyword_and_task_filters(world):
 
 def test_multi_platform_index_resolves_to_the_engine_platform(world):
     store, seeder, registry, _ = world
-    seeder.index("team/multi", "1.0.0", {"arm64": model_labels("Arm build"), "amd64": model_labels("Amd build")})
+    seeder.index(
+        "team/multi",
+        "1.0.0",
+        {"arm64": model_labels("Arm build"), "amd64": model_labels("Amd build")},
+    )
     sync_catalog(store, registry)
     import platform
 

@@ -18,7 +18,9 @@ pytestmark = [pytest.mark.registry]
 def mlk(*args: str, registry: str, data: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "MLK_REGISTRY_URL": registry, "MLK_DATA_DIR": data}
     env.pop("MLK_DATABASE_URL", None)
-    return subprocess.run([sys.executable, "-m", "mlrun_kernel.cli", *args], env=env, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "mlrun_kernel.cli", *args], env=env, capture_output=True, text=True
+    )
 
 
 def test_expert_lists_models_with_problems_and_shows_one(fresh_registry, tmp_path):
@@ -34,10 +36,19 @@ def test_expert_lists_models_with_problems_and_shows_one(fresh_registry, tmp_pat
     assert any(r.startswith("team/churn") and "1.2.0" in r for r in rows)
     assert any(r.startswith("team/broken") and "io.mlkernel.manifest" in r for r in rows)
 
-    listed = json.loads(mlk("models", "list", "--json", registry=fresh_registry.url, data=str(tmp_path)).stdout)
+    listed = json.loads(
+        mlk("models", "list", "--json", registry=fresh_registry.url, data=str(tmp_path)).stdout
+    )
     assert {m["name"] for m in listed} == {"team/churn", "team/broken"}
 
-    shown = mlk("models", "show", "team/churn:1.2.0", "--json", registry=fresh_registry.url, data=str(tmp_path))
+    shown = mlk(
+        "models",
+        "show",
+        "team/churn:1.2.0",
+        "--json",
+        registry=fresh_registry.url,
+        data=str(tmp_path),
+    )
     card = json.loads(shown.stdout)
     assert card["title"] == "Churn" and sorted(card["tags"]) == ["1.2.0", "latest"]
     assert card["manifest"]["tasks"]["predict"]["parameters"]["properties"]["k"]["default"] == 3
@@ -46,7 +57,9 @@ def test_expert_lists_models_with_problems_and_shows_one(fresh_registry, tmp_pat
     assert missing.returncode == 1 and "no model team/nope" in missing.stderr
 
 
-def test_listing_while_the_registry_is_down_shows_the_stored_catalog_with_a_warning(fresh_registry, tmp_path):
+def test_listing_while_the_registry_is_down_shows_the_stored_catalog_with_a_warning(
+    fresh_registry, tmp_path
+):
     RegistrySeeder(fresh_registry.url).image("team/churn", "1.0.0", model_labels("Churn"))
     assert mlk("models", "list", registry=fresh_registry.url, data=str(tmp_path)).returncode == 0
     fresh_registry.stop()

@@ -18,9 +18,17 @@ pytestmark = [pytest.mark.docker]
 
 def test_second_setup_run_finds_everything_up_and_changes_nothing():
     env = {**os.environ, "MLK_SKIP_APT": "1"}
-    out = subprocess.run([ROOT / "scripts" / "setup.sh"], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [ROOT / "scripts" / "setup.sh"], env=env, capture_output=True, text=True, check=True
+    )
     lines = out.stdout.strip().splitlines()
-    assert [line.split(":")[0] for line in lines] == ["packages", "venv", "proxy", "docker", "base image"]
+    assert [line.split(":")[0] for line in lines] == [
+        "packages",
+        "venv",
+        "proxy",
+        "docker",
+        "base image",
+    ]
     for line in lines:
         assert any(word in line for word in ("present", "answering")), line
 
@@ -36,7 +44,9 @@ def test_offline_standin_base_image_behaves_like_python_slim(docker_client):
             "print(sys.version_info[:2] == (3, 11), bool(shutil.which('pip')), bool(shutil.which('python')),"
             " pathlib.Path(sysconfig.get_path('stdlib'), 'EXTERNALLY-MANAGED').exists())"
         )
-        out = docker_client.containers.run(tag, ["python", "-c", probe], remove=True).decode().split()
+        out = (
+            docker_client.containers.run(tag, ["python", "-c", probe], remove=True).decode().split()
+        )
         assert out == ["True", "True", "True", "False"]
         again = subprocess.run([script, tag], capture_output=True, text=True, check=True)
         assert "present" in again.stdout
@@ -58,7 +68,9 @@ def test_pip_inside_docker_build_trusts_the_configured_ca_bundle(tmp_path, docke
     tag = f"mlk-test/pip-ca:{uuid.uuid4().hex[:8]}"
     built = build_image(_pip_context(tmp_path), [tag], ca_bundle=settings().build_ca_bundle)
     try:
-        out = docker_client.containers.run(tag, ["python", "-c", "import six; print(six.__version__)"], remove=True)
+        out = docker_client.containers.run(
+            tag, ["python", "-c", "import six; print(six.__version__)"], remove=True
+        )
         assert out.decode().strip() == "1.16.0"
     finally:
         docker_client.images.remove(built.image_id, force=True)
@@ -67,9 +79,24 @@ def test_pip_inside_docker_build_trusts_the_configured_ca_bundle(tmp_path, docke
 def test_pip_inside_docker_build_fails_with_an_untrusted_bundle(tmp_path, docker_client):
     bogus = tmp_path / "bogus-ca.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=bogus",
-         "-keyout", str(tmp_path / "key.pem"), "-out", str(bogus)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=bogus",
+            "-keyout",
+            str(tmp_path / "key.pem"),
+            "-out",
+            str(bogus),
+        ],
+        check=True,
+        capture_output=True,
     )
     context = _pip_context(tmp_path / "ctx")
     with pytest.raises(BuildError, match="(?i)ssl|certificate"):

@@ -11,7 +11,6 @@ import yaml
 from mlrun_kernel.catalog import list_registry_models
 from mlrun_kernel.registry import RegistryClient
 from mlrun_kernel.spec import LABEL_MANIFEST, parse_labels, parse_manifest
-
 from tests.paths import EXAMPLES
 
 pytestmark = [pytest.mark.docker, pytest.mark.registry]
@@ -24,8 +23,9 @@ def test_published_manifest_reads_back_identical_through_v2_api(published_exampl
         repo = declared["image"]
         # Plain HTTP against the v2 API: manifest -> config blob -> labels.
         accept = "application/vnd.docker.distribution.manifest.v2+json"
-        manifest = httpx.get(f"{registry_url}/v2/{repo}/manifests/{declared['version']}",
-                             headers={"Accept": accept}).json()
+        manifest = httpx.get(
+            f"{registry_url}/v2/{repo}/manifests/{declared['version']}", headers={"Accept": accept}
+        ).json()
         config = httpx.get(f"{registry_url}/v2/{repo}/blobs/{manifest['config']['digest']}").json()
         labels = config["config"]["Labels"]
         assert json.loads(labels[LABEL_MANIFEST]) == json.loads(build.labels[LABEL_MANIFEST])

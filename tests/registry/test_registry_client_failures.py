@@ -67,7 +67,11 @@ def ok_json(body: object, ctype: str = "application/json") -> Answer:
 
 
 def test_garbage_json_names_the_registry_request_and_content_type(fake):
-    fake.routes["/v2/_catalog"] = lambda h: (200, {"Content-Type": "text/html"}, b"<html>proxy login</html>")
+    fake.routes["/v2/_catalog"] = lambda h: (
+        200,
+        {"Content-Type": "text/html"},
+        b"<html>proxy login</html>",
+    )
     with pytest.raises(RegistryError) as err, RegistryClient(fake.url, retries=0) as client:
         list(client.repositories())
     message = str(err.value)
@@ -91,8 +95,15 @@ def test_transient_500s_are_retried_with_backoff(fake):
 
 def test_persistent_503_fails_with_the_status_and_the_registrys_words(fake):
     body = json.dumps({"errors": [{"code": "UNAVAILABLE", "message": "maintenance"}]}).encode()
-    fake.routes["/v2/team/x/tags/list"] = lambda h: (503, {"Content-Type": "application/json"}, body)
-    with pytest.raises(RegistryError) as err, RegistryClient(fake.url, retries=1, backoff=0.01) as client:
+    fake.routes["/v2/team/x/tags/list"] = lambda h: (
+        503,
+        {"Content-Type": "application/json"},
+        body,
+    )
+    with (
+        pytest.raises(RegistryError) as err,
+        RegistryClient(fake.url, retries=1, backoff=0.01) as client,
+    ):
         client.tags("team/x")
     assert err.value.status == 503
     assert "HTTP 503 (UNAVAILABLE: maintenance)" in str(err.value)
@@ -111,13 +122,19 @@ def test_a_registry_that_hangs_times_out_with_a_clear_error(fake):
         return ok_json({"repositories": []})
 
     fake.routes["/v2/_catalog"] = slow
-    with pytest.raises(RegistryError, match="timed out"), RegistryClient(fake.url, timeout=0.2, retries=1, backoff=0.01) as c:
+    with (
+        pytest.raises(RegistryError, match="timed out"),
+        RegistryClient(fake.url, timeout=0.2, retries=1, backoff=0.01) as c,
+    ):
         list(c.repositories())
 
 
 def test_a_manifest_with_the_wrong_content_type_and_no_config_is_refused(fake):
     fake.routes["/v2/x/manifests/1"] = lambda h: ok_json({"hello": "world"}, "text/plain")
-    with pytest.raises(RegistryError, match="has no config digest"), RegistryClient(fake.url, retries=0) as c:
+    with (
+        pytest.raises(RegistryError, match="has no config digest"),
+        RegistryClient(fake.url, retries=0) as c,
+    ):
         c.manifest("x", "1")
 
 
@@ -133,7 +150,9 @@ def test_bearer_challenge_flow_gets_a_scoped_token_with_basic_credentials(fake):
 
     def tags(h: BaseHTTPRequestHandler) -> Answer:
         if h.headers.get("Authorization") != "Bearer tok-123":
-            challenge = f'Bearer realm="{fake.url}/token",service="fake",scope="repository:team/x:pull"'
+            challenge = (
+                f'Bearer realm="{fake.url}/token",service="fake",scope="repository:team/x:pull"'
+            )
             return 401, {"WWW-Authenticate": challenge}, b"{}"
         return ok_json({"name": "team/x", "tags": ["1.0.0"]})
 
@@ -143,19 +162,29 @@ def test_bearer_challenge_flow_gets_a_scoped_token_with_basic_credentials(fake):
         assert client.tags("team/x") == ["1.0.0"]
         assert client.tags("team/x") == ["1.0.0"]  # the token is reused
     assert len(token_requests) == 1
-    assert "service=fake" in token_requests[0] and "scope=repository%3Ateam%2Fx%3Apull" in token_requests[0]
+    assert (
+        "service=fake" in token_requests[0]
+        and "scope=repository%3Ateam%2Fx%3Apull" in token_requests[0]
+    )
 
 
 def test_wrong_basic_credentials_fail_with_401(fake):
     def tags(h: BaseHTTPRequestHandler) -> Answer:
         good = "Basic " + base64.b64encode(b"ana:right").decode()
         if h.headers.get("Authorization") != good:
-            return 401, {"WWW-Authenticate": 'Basic realm="r"'}, b'{"errors":[{"code":"UNAUTHORIZED","message":"no"}]}'
+            return (
+                401,
+                {"WWW-Authenticate": 'Basic realm="r"'},
+                b'{"errors":[{"code":"UNAUTHORIZED","message":"no"}]}',
+            )
         return ok_json({"tags": ["1"]})
 
     fake.routes["/v2/x/tags/list"] = tags
     with RegistryClient(fake.url, username="ana", password="right") as client:
         assert client.tags("x") == ["1"]
-    with pytest.raises(RegistryError) as err, RegistryClient(fake.url, username="ana", password="wrong") as client:
+    with (
+        pytest.raises(RegistryError) as err,
+        RegistryClient(fake.url, username="ana", password="wrong") as client,
+    ):
         client.tags("x")
     assert err.value.status == 401 and "UNAUTHORIZED" in str(err.value)

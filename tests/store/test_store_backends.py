@@ -17,11 +17,18 @@ pytestmark = [pytest.mark.postgres]
 def test_fresh_database_is_migrated_to_the_newest_schema(store_url):
     store = open_store(store_url)
     try:
-        assert store.revision() == "0002"
+        assert store.revision() == "0003"
         tables = set(inspect(store.engine).get_table_names())
-        assert {"repositories", "model_versions", "tags", "datasets", "dataset_versions", "blobs"} <= tables
+        assert {
+            "repositories",
+            "model_versions",
+            "tags",
+            "datasets",
+            "dataset_versions",
+            "blobs",
+        } <= tables
         store.upgrade()  # a second upgrade is a no-op
-        assert store.revision() == "0002"
+        assert store.revision() == "0003"
     finally:
         store.close()
 
@@ -33,11 +40,21 @@ def test_catalog_rows_round_trip_with_json_and_aware_timestamps(store_url):
         with store.session() as s:
             repo = Repository(name="iris-classifier", first_seen=seen)
             version = ModelVersion(
-                repository=repo, digest="sha256:" + "a" * 64, config_digest="sha256:" + "b" * 64,
-                title="Iris", manifest={"tasks": {"predict": {"parameters": {"type": "object"}}}},
+                repository=repo,
+                digest="sha256:" + "a" * 64,
+                config_digest="sha256:" + "b" * 64,
+                title="Iris",
+                manifest={"tasks": {"predict": {"parameters": {"type": "object"}}}},
             )
-            s.add_all([repo, version, Tag(repository=repo, name="1.0.0", digest=version.digest,
-                                          model_version=version)])
+            s.add_all(
+                [
+                    repo,
+                    version,
+                    Tag(
+                        repository=repo, name="1.0.0", digest=version.digest, model_version=version
+                    ),
+                ]
+            )
         with store.session() as s:
             got = s.scalars(select(ModelVersion)).one()
             assert got.manifest == {"tasks": {"predict": {"parameters": {"type": "object"}}}}
@@ -79,16 +96,26 @@ def test_upgrade_from_the_first_schema_keeps_catalog_data(store_url):
         assert store.revision() == "0001"
         assert "datasets" not in inspect(store.engine).get_table_names()
         with store.engine.begin() as conn:
-            conn.execute(text("INSERT INTO repositories (id, name, first_seen) VALUES (7, 'old-model', :t)"),
-                         {"t": datetime(2025, 5, 1, tzinfo=UTC)})
-            conn.execute(text(
-                "INSERT INTO model_versions (id, repository_id, digest, config_digest, title, first_seen)"
-                " VALUES (3, 7, 'sha256:x', 'sha256:y', 'Old model', :t)"), {"t": datetime(2025, 5, 1, tzinfo=UTC)})
+            conn.execute(
+                text("INSERT INTO repositories (id, name, first_seen) VALUES (7, 'old-model', :t)"),
+                {"t": datetime(2025, 5, 1, tzinfo=UTC)},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO model_versions (id, repository_id, digest, config_digest, title, first_seen)"
+                    " VALUES (3, 7, 'sha256:x', 'sha256:y', 'Old model', :t)"
+                ),
+                {"t": datetime(2025, 5, 1, tzinfo=UTC)},
+            )
         store.upgrade()
-        assert store.revision() == "0002"
+        assert store.revision() == "0003"
         with store.session() as s:
             version = s.scalars(select(ModelVersion)).one()
-            assert (version.id, version.title, version.repository.name) == (3, "Old model", "old-model")
+            assert (version.id, version.title, version.repository.name) == (
+                3,
+                "Old model",
+                "old-model",
+            )
             s.add(Dataset(owner="ana", name="after-upgrade"))
     finally:
         store.close()
