@@ -1,0 +1,1 @@
+"""Iris classifier: a scikit-learn model that follows the model image contract."""
