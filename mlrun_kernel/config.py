@@ -52,8 +52,7 @@ class Settings(BaseSettings):
     base_image: str = Field(
         default="python:3.11-slim-bookworm",
         description=(
-            "Base image the project's Dockerfiles name; "
-            "built offline when it cannot be pulled."
+            "Base image the project's Dockerfiles name; built offline when it cannot be pulled."
         ),
     )
     build_ca_bundle: Path | None = Field(

@@ -10,6 +10,7 @@ from typing import Any
 
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     """A plain aligned text table; long cells are cut with an ellipsis."""
+
     def cell(value: Any) -> str:
         text = "" if value is None else str(value).replace("\n", " ")
         return text if len(text) <= 60 else text[:59] + "…"

@@ -29,19 +29,45 @@ def run(args: argparse.Namespace) -> int:
     cfg = settings()
     hub_url = os.environ.get("MLK_PUBLIC_URL", "http://127.0.0.1:8000")
     lines = {
-        "docker engine": _check("docker", lambda: "up, server " + docker.from_env().version()["Version"]),
-        "registry": _check("registry", lambda: f"up at {cfg.registry_url}"
-                           if httpx.get(cfg.registry_url + "/v2/", timeout=3).is_success else "DOWN"),
-        "models": _check("models", lambda: ", ".join(
-            sorted({f"{e.repository}:{e.tag}" for e in list_registry_models(cfg.registry_url)})) or "none"),
-        "hub": _check("hub", lambda: f"up at {hub_url}/hub/"
-                      if httpx.get(hub_url + "/hub/health", timeout=3).is_success else "DOWN"),
+        "docker engine": _check(
+            "docker", lambda: "up, server " + docker.from_env().version()["Version"]
+        ),
+        "registry": _check(
+            "registry",
+            lambda: (
+                f"up at {cfg.registry_url}"
+                if httpx.get(cfg.registry_url + "/v2/", timeout=3).is_success
+                else "DOWN"
+            ),
+        ),
+        "models": _check(
+            "models",
+            lambda: (
+                ", ".join(
+                    sorted(
+                        {f"{e.repository}:{e.tag}" for e in list_registry_models(cfg.registry_url)}
+                    )
+                )
+                or "none"
+            ),
+        ),
+        "hub": _check(
+            "hub",
+            lambda: (
+                f"up at {hub_url}/hub/"
+                if httpx.get(hub_url + "/hub/health", timeout=3).is_success
+                else "DOWN"
+            ),
+        ),
         "data": str(cfg.data_dir),
     }
     width = max(map(len, lines))
     for key, value in lines.items():
         print(f"{key.ljust(width)}  {value}")
-    password_hint = "the password in MLK_SHARED_PASSWORD" if os.environ.get("MLK_SHARED_PASSWORD") else (
-        f"the password in {cfg.data_dir}/hub/shared-password")
+    password_hint = (
+        "the password in MLK_SHARED_PASSWORD"
+        if os.environ.get("MLK_SHARED_PASSWORD")
+        else (f"the password in {cfg.data_dir}/hub/shared-password")
+    )
     print(f"\nLog in at {hub_url}/hub/login with any user name and {password_hint}.")
     return 0

@@ -1,0 +1,145 @@
+"""The walking skeleton: login -> spawned container -> Voila app -> model service -> registry.
+
+Every piece is real: JupyterHub with DockerSpawner, the single-user image
+built from this checkout, the hub-managed model service, a registry holding
+the example models, and Chromium clicking through the login form.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import docker
+import httpx
+import pytest
+
+from mlrun_kernel.client import Client, ServiceError
+
+if TYPE_CHECKING:
+    from tests.e2e.conftest import ExpectedModel, Hub, HubSession
+
+    Login = Callable[[str], HubSession]
+
+pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.hub]
+
+SERVICE_ACCESS = "access:services!service=models"
+
+
+def _plain(markdown: str) -> str:
+    """The text a reader sees of a one-paragraph Markdown description."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", markdown)
+    text = text.replace("**", "").replace("*", "").replace("`", "")
+    return " ".join(text.split())
+
+
+@pytest.mark.browser
+def test_model_user_logs_in_and_lands_in_the_model_gallery(
+    hub: Hub, page, expected_models: list[ExpectedModel], screenshots: Path
+) -> None:
+    started = time.monotonic()
+    page.goto(f"{hub.url}/hub/login")
+    page.fill("#username_input", "ada")
+    page.fill("#password_input", hub.password)
+    page.click("#login_submit")
+
+    # The hub spawns ada's container and sends her straight to the Voila app.
+    page.wait_for_url("**/user/ada/voila/render/apps/models.ipynb", timeout=120_000)
+    landed = time.monotonic() - started
+    for model in expected_models:
+        page.get_by_text(model.title, exact=True).first.wait_for(timeout=90_000)
+    shown = time.monotonic() - started
+    print(f"[e2e] login -> Voila app in {landed:.1f}s, gallery filled in {shown:.1f}s")
+
+    page.screenshot(path=str(screenshots / "hub-model-gallery.png"), full_page=True)
+
+    text = " ".join(page.inner_text("body").split())
+    for model in expected_models:
+        assert _plain(model.description) in text, f"{model.title}: description not shown"
+        assert f"v{model.version}" in text
+    # The app shows outputs only: no code, no error.
+    assert "ModelGallery" not in text
+    assert "could not list the models" not in text
+    assert page.locator(".mlk-model-card").count() == len(expected_models)
+
+
+def test_user_token_from_the_hub_reaches_the_model_service(
+    hub: Hub, hub_session: Login, expected_models: list[ExpectedModel]
+) -> None:
+    token = hub_session("grace").new_token()
+    models_url = f"{hub.url}/services/models/api/models"
+
+    for header in (f"token {token}", f"Bearer {token}"):
+        response = httpx.get(models_url, headers={"Authorization": header}, timeout=60)
+        assert response.status_code == 200, response.text
+        titles = {entry["title"] for entry in response.json()}
+        assert {model.title for model in expected_models} <= titles
+    entry = next(e for e in response.json() if e["title"] == expected_models[0].title)
+    assert entry["digest"].startswith("sha256:")
+    assert entry["version"] == expected_models[0].version
+    assert entry["tasks"] and entry["keywords"]
+    assert entry["problem"] is None
+
+
+def test_model_service_refuses_missing_bad_and_unscoped_tokens(hub: Hub, hub_session: Login) -> None:
+    models_url = f"{hub.url}/services/models/api/models"
+
+    health = httpx.get(f"{hub.url}/services/models/api/health", timeout=30)
+    assert health.status_code == 200 and health.json()["status"] == "ok"
+
+    missing = httpx.get(models_url, timeout=30)
+    assert missing.status_code == 401
+    assert "missing JupyterHub token" in missing.json()["detail"]
+
+    bad = httpx.get(models_url, headers={"Authorization": "token not-a-real-token"}, timeout=30)
+    assert bad.status_code == 401
+    assert "invalid or expired" in bad.json()["detail"]
+
+    unscoped = hub_session("mallory").new_token(scopes=["read:users:name!user"])
+    refused = httpx.get(models_url, headers={"Authorization": f"token {unscoped}"}, timeout=30)
+    assert refused.status_code == 403
+    assert SERVICE_ACCESS in refused.json()["detail"]
+
+    # The notebook client turns the same answers into errors that say what happened.
+    with pytest.raises(ServiceError) as error, Client(hub.service_url, token="nope") as client:
+        client.list_models()
+    assert error.value.status == 401
+    assert hub.service_url in str(error.value) and "invalid or expired" in str(error.value)
+
+
+def test_single_user_container_reaches_the_service_with_its_own_token(
+    hub: Hub,
+    hub_session: Login,
+    docker_client: docker.DockerClient,
+    expected_models: list[ExpectedModel],
+) -> None:
+    started = time.monotonic()
+    hub_session("linus").spawn()
+    print(f"[e2e] REST spawn ready in {time.monotonic() - started:.1f}s")
+    container = docker_client.containers.get(hub.container_name("linus"))
+
+    # What a notebook does: Client() finds MLK_SERVICE_URL and JUPYTERHUB_API_TOKEN itself.
+    script = "import json; from mlrun_kernel.client import Client; print(json.dumps(Client().list_models()))"
+    code, output = container.exec_run(["python", "-c", script], user="jovyan")
+    assert code == 0, output.decode()
+    titles = {entry["title"] for entry in json.loads(output.decode().strip().splitlines()[-1])}
+    assert {model.title for model in expected_models} <= titles
+
+    # Boundaries: the container never holds the Docker socket, and runs as jovyan.
+    mounts = " ".join(m.get("Source", "") + m.get("Destination", "") for m in container.attrs["Mounts"])
+    assert "docker.sock" not in mounts
+    assert container.attrs["Config"]["User"] == "jovyan"
+    labels = container.labels
+    assert labels["io.mlkernel.deployment"] == hub.deployment
+    assert labels["io.mlkernel.component"] == "singleuser"
+
+
+def test_groups_are_loaded_for_the_listed_users(hub: Hub, hub_session: Login) -> None:
+    token = hub_session("ada").new_token()
+    me = httpx.get(f"{hub.url}/hub/api/user", headers={"Authorization": f"token {token}"}).json()
+    assert "model-users" in me["groups"]
+    assert SERVICE_ACCESS in me["scopes"] or "access:services" in me["scopes"]
