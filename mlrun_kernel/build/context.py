@@ -30,7 +30,12 @@ def _read_dockerignore(root: Path) -> list[str]:
 
 
 def default_ca_bundle() -> Path:
-    """certifi's bundle: what pip itself trusts when nothing else is configured."""
+    """The configured build CA bundle (MLK_BUILD_CA_BUNDLE, PIP_CERT, ...), else certifi's."""
+    from mlrun_kernel.config import settings
+
+    configured = settings().build_ca_bundle
+    if configured is not None:
+        return configured
     import certifi
 
     return Path(certifi.where())

@@ -112,7 +112,7 @@ def build_model(
     host = registry or settings().registry_host
     repo = f"{host}/{spec.image}"
     tags = [f"{repo}:{spec.metadata.version}", f"{repo}:latest"]
-    ca = ca_bundle or settings().build_ca_bundle
+    ca = ca_bundle  # None: the configured bundle (context.default_ca_bundle)
 
     body = build_image(
         spec.folder, [f"{repo}:build-{spec.metadata.version}"], ca_bundle=ca, on_log=on_log
