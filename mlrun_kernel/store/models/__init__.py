@@ -8,7 +8,14 @@ from mlrun_kernel.store.models.catalog import (
     Repository,
     Tag,
 )
-from mlrun_kernel.store.models.datasets import Blob, Dataset, DatasetFile, DatasetVersion, Upload
+from mlrun_kernel.store.models.datasets import (
+    Blob,
+    Dataset,
+    DatasetFile,
+    DatasetHold,
+    DatasetVersion,
+    Upload,
+)
 
 __all__ = [
     "Base",
@@ -16,6 +23,7 @@ __all__ = [
     "CatalogSync",
     "Dataset",
     "DatasetFile",
+    "DatasetHold",
     "DatasetVersion",
     "ImageConfigBlob",
     "ModelVersion",
