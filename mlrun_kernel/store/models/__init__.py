@@ -16,6 +16,7 @@ from mlrun_kernel.store.models.datasets import (
     DatasetVersion,
     Upload,
 )
+from mlrun_kernel.store.models.runs import Run, RunEvent, RunExecutor, RunLogLine
 
 __all__ = [
     "Base",
@@ -28,6 +29,10 @@ __all__ = [
     "ImageConfigBlob",
     "ModelVersion",
     "Repository",
+    "Run",
+    "RunEvent",
+    "RunExecutor",
+    "RunLogLine",
     "Tag",
     "Upload",
 ]

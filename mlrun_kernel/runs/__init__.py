@@ -1,0 +1,65 @@
+"""Runs: a model version, a task, datasets and parameters, carried to a true end.
+
+The public API (the CLI and the service are thin layers over it)::
+
+    from mlrun_kernel.runs import Executor, RunRequest
+
+    executor = Executor(store).start()            # reconciles, then takes runs from the queue
+    run = executor.submit(RunRequest(model="iris-classifier:1.0.0", task="predict",
+                                     inputs={"data": "iris"}, parameters={"threshold": 0.7},
+                                     owner="ana"))
+    for line in executor.follow(run.id):           # live, timestamped
+        print(line.at, line.text)
+    run = executor.wait(run.id)                    # succeeded | failed | cancelled | timed_out
+    run.outputs_dir, run.metrics, run.reason
+
+Modules, from the outside in: :mod:`.executor` (the ``Executor``),
+:mod:`.queue` (fair order), :mod:`.reconcile` (after restarts),
+:mod:`.logs`, :mod:`.outputs`, :mod:`.inputs`, :mod:`.reuse`,
+:mod:`.limits` (operator options), :mod:`.states`, :mod:`.errors`, and
+:mod:`.backends` (local engine, Swarm) behind one small interface.
+"""
+
+from mlrun_kernel.runs.backends import Backend, in_thread, make_backend
+from mlrun_kernel.runs.errors import (
+    EngineUnavailable,
+    ImagePullError,
+    InfrastructureError,
+    InvalidRun,
+    RunConflict,
+    RunError,
+    RunNotFound,
+)
+from mlrun_kernel.runs.executor import Executor, RunEventInfo, RunInfo, RunRequest
+from mlrun_kernel.runs.inputs import LocalInput
+from mlrun_kernel.runs.limits import EffectiveResources, RunSettings, effective_resources, run_settings
+from mlrun_kernel.runs.logs import LogHub, RunLogEntry, parse_progress
+from mlrun_kernel.runs.states import ACTIVE, TERMINAL, RunState
+
+__all__ = [
+    "ACTIVE",
+    "TERMINAL",
+    "Backend",
+    "EffectiveResources",
+    "EngineUnavailable",
+    "Executor",
+    "ImagePullError",
+    "InfrastructureError",
+    "InvalidRun",
+    "LocalInput",
+    "LogHub",
+    "RunConflict",
+    "RunError",
+    "RunEventInfo",
+    "RunInfo",
+    "RunLogEntry",
+    "RunNotFound",
+    "RunRequest",
+    "RunSettings",
+    "RunState",
+    "effective_resources",
+    "in_thread",
+    "make_backend",
+    "parse_progress",
+    "run_settings",
+]

@@ -1,0 +1,151 @@
+"""The seam between the executor and whatever runs containers.
+
+A backend knows how to pull an image, create a run's container (or Swarm
+service, or later a Kubernetes Job) from a :class:`ContainerSpec`, start it,
+follow its log, wait for it, stop and remove it, and find the ones it made by
+label. It knows nothing of the store, the queue or the contract's files: the
+executor turns a run into a :class:`ContainerSpec` and a backend's answers
+into run states.
+
+Every method blocks. The service (async) calls them through :func:`in_thread`,
+the one door from the event loop to the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+
+T = TypeVar("T")
+
+LABEL_RUN = "io.mlkernel.run-id"
+LABEL_OWNER = "io.mlkernel.owner"
+LABEL_MODEL = "io.mlkernel.model"
+LABEL_DIGEST = "io.mlkernel.model-digest"
+LABEL_EXECUTOR = "io.mlkernel.executor"
+LABEL_STORAGE = "io.mlkernel.run-storage"
+
+
+@dataclass(frozen=True)
+class Mount:
+    source: str
+    target: str
+    read_only: bool = True
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """Everything a backend needs to run one model container, hardened."""
+
+    name: str
+    image: str
+    command: list[str] | None
+    env: dict[str, str]
+    labels: dict[str, str]
+    mounts: list[Mount]
+    user: str = "65534:65534"
+    memory_bytes: int = 1024**3
+    cpus: float = 1.0
+    pids_limit: int = 512
+    network: bool = False
+    gpus: int = 0
+    workdir: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExitStatus:
+    exit_code: int
+    oom_killed: bool = False
+    error: str | None = None
+    finished_at: datetime | None = None
+
+
+Status = Literal["created", "running", "exited", "missing"]
+
+
+@dataclass(frozen=True)
+class Handle:
+    """A container (or service) the backend made, as found by label."""
+
+    id: str
+    run_id: str | None
+    status: Status
+    exit: ExitStatus | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LogLine:
+    at: datetime
+    stream: Literal["stdout", "stderr", "system"]
+    text: str
+
+
+PullProgress = Callable[[dict[str, Any]], None]
+
+
+class Backend(ABC):
+    """Runs model containers. Errors the platform should retry are ``InfrastructureError``."""
+
+    name: str = "abstract"
+
+    @abstractmethod
+    def ping(self) -> None:
+        """Raise ``EngineUnavailable`` when the engine does not answer."""
+
+    def engine_started_at(self) -> datetime | None:
+        """When the engine last started, if the backend can tell; detects engine restarts."""
+        return None
+
+    @abstractmethod
+    def pull(self, image: str, on_progress: PullProgress | None = None) -> None:
+        """Make ``image`` (``host/repo@sha256:...``) available; ``ImagePullError`` if it cannot."""
+
+    @abstractmethod
+    def create(self, spec: ContainerSpec) -> str:
+        """Create (not start) the container; return its handle id."""
+
+    @abstractmethod
+    def start(self, handle: str) -> None: ...
+
+    @abstractmethod
+    def wait(self, handle: str, timeout: float) -> ExitStatus | None:
+        """Block until the container exits (its status) or ``timeout`` seconds pass (None)."""
+
+    @abstractmethod
+    def logs(self, handle: str, *, since: datetime | None = None) -> Iterator[LogLine]:
+        """Follow the log from ``since`` (exclusive of nothing: callers drop repeats) to the end."""
+
+    @abstractmethod
+    def stop(self, handle: str, grace: float) -> None:
+        """SIGTERM, then SIGKILL after ``grace`` seconds; no error if already stopped."""
+
+    @abstractmethod
+    def remove(self, handle: str) -> None:
+        """Remove the container and its anonymous state; no error if already gone."""
+
+    @abstractmethod
+    def inspect(self, handle: str) -> Handle: ...
+
+    @abstractmethod
+    def list_runs(self, executor: str | None = None) -> list[Handle]:
+        """Every container this platform made (label ``io.mlkernel.run-id``)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+
+_POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="mlk-engine")
+
+
+async def in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a blocking engine call in the engine thread pool, off the event loop."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_POOL, functools.partial(fn, *args, **kwargs))

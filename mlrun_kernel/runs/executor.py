@@ -1,0 +1,1169 @@
+"""The executor: takes runs from the queue and carries each to a true end.
+
+Layers, from the outside in:
+
+- :class:`Executor` is the public face: ``submit``, ``get``, ``list``,
+  ``cancel``, ``rerun``, ``remove``, ``logs``/``follow``, ``wait``; and
+  ``start``/``stop`` of its scheduler thread. The CLI and the service call
+  these and nothing else.
+- The scheduler thread beats the executor's heartbeat, reconciles runs of
+  dead executors (:mod:`.reconcile`), passes cancels to workers, and starts
+  queued runs in fair order within the limits (:mod:`.queue`).
+- One worker thread per active run walks it through pulling, starting,
+  running and collecting on a :class:`~.backends.base.Backend`, recording
+  every move in the store; the container is removed whatever happens.
+
+State lives in the store, so a killed executor loses nothing: the next one
+adopts running containers, collects exited ones and requeues runs that never
+started.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import json
+import logging
+import os
+import secrets
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select, update
+
+from mlrun_kernel.catalog import resolve_version
+from mlrun_kernel.runs import queue as fair_queue
+from mlrun_kernel.runs.backends.base import (
+    LABEL_DIGEST,
+    LABEL_EXECUTOR,
+    LABEL_MODEL,
+    LABEL_OWNER,
+    LABEL_RUN,
+    LABEL_STORAGE,
+    Backend,
+    ContainerSpec,
+    ExitStatus,
+    Handle,
+    Mount,
+)
+from mlrun_kernel.runs.errors import (
+    EngineUnavailable,
+    InfrastructureError,
+    InvalidRun,
+    RunConflict,
+    RunNotFound,
+)
+from mlrun_kernel.runs.inputs import (
+    InputSource,
+    hold_inputs,
+    mount_inputs,
+    release_inputs,
+    resolve_inputs,
+)
+from mlrun_kernel.runs.limits import (
+    RunSettings,
+    effective_resources,
+    format_bytes,
+    format_duration,
+    run_settings,
+)
+from mlrun_kernel.runs.logs import LogHub, LogRecorder, RunLogEntry, stored_lines
+from mlrun_kernel.runs.outputs import OutputReport, collect_outputs, outputs_size
+from mlrun_kernel.runs.reuse import find_reusable, reuse_key
+from mlrun_kernel.runs.states import ACTIVE, TERMINAL, RunState, can_move
+from mlrun_kernel.spec import ManifestError, ParameterError, parse_manifest, validate_parameters
+from mlrun_kernel.store import Store
+from mlrun_kernel.store.models import Run, RunEvent, RunExecutor
+from mlrun_kernel.store.types import utcnow
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+EXIT_REJECTED = 64
+RUN_UID = 65534
+
+
+# --------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What a user asks for: a model (``name``, ``name:tag``, ``name@sha256:...``), a task,
+    datasets for its inputs, parameters; ``reuse`` returns an identical earlier run's results."""
+
+    model: str
+    task: str = "predict"
+    inputs: dict[str, InputSource] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    owner: Any = "anonymous"
+    """A user name, or a ``mlrun_kernel.datasets.Principal`` (for group-shared datasets)."""
+    reuse: bool = False
+
+
+@dataclass(frozen=True)
+class RunEventInfo:
+    at: datetime
+    state: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """A run as callers see it."""
+
+    id: str
+    owner: str
+    model: str
+    model_ref: str
+    model_version: str | None
+    digest: str
+    task: str
+    inputs: dict[str, Any]
+    parameters: dict[str, Any]
+    resources: dict[str, Any]
+    state: str
+    reason: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    attempts: int
+    progress: float | None
+    progress_message: str | None
+    exit_code: int | None
+    outputs_dir: Path
+    outputs: list[dict[str, Any]]
+    outputs_bytes: int | None
+    metrics: dict[str, Any] | None
+    result: Any
+    failure_text: str | None
+    warnings: list[str]
+    log_lines: int
+    log_truncated: bool
+    reused_from: str | None
+    pull_progress: dict[str, Any] | None = None
+    queue_position: int | None = None
+    events: list[RunEventInfo] = field(default_factory=list)
+
+    @property
+    def terminal(self) -> bool:
+        return RunState(self.state).terminal
+
+
+def _info(run: Run, events: list[RunEvent] | None = None, position: int | None = None) -> RunInfo:
+    return RunInfo(
+        id=run.id,
+        owner=run.owner,
+        model=run.model,
+        model_ref=run.model_ref,
+        model_version=run.model_version,
+        digest=run.digest,
+        task=run.task,
+        inputs=dict(run.inputs or {}),
+        parameters=dict(run.parameters or {}),
+        resources=dict(run.resources or {}),
+        state=run.state,
+        reason=run.reason,
+        created_at=run.created_at,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        attempts=run.attempts,
+        progress=run.progress,
+        progress_message=run.progress_message,
+        exit_code=run.exit_code,
+        outputs_dir=Path(run.storage) / "outputs",
+        outputs=list(run.outputs or []),
+        outputs_bytes=run.outputs_bytes,
+        metrics=run.metrics,
+        result=run.result,
+        failure_text=run.failure_text,
+        warnings=list(run.warnings or []),
+        log_lines=run.log_lines,
+        log_truncated=run.log_truncated,
+        reused_from=run.reused_from,
+        pull_progress=run.pull_progress,
+        queue_position=position,
+        events=[RunEventInfo(at=e.at, state=e.state, reason=e.reason) for e in events or []],
+    )
+
+
+def _owner_name(owner: Any) -> str:
+    return str(getattr(owner, "name", owner))
+
+
+def split_model_ref(text: str) -> tuple[str, str]:
+    """``iris@sha256:ab..`` -> (``iris``, ``sha256:ab..``); ``iris:1.0`` -> (``iris``, ``1.0``)."""
+    if "@" in text:
+        name, _, ref = text.partition("@")
+        return name, ref
+    last = text.rsplit("/", 1)[-1]
+    if ":" in last:
+        name, _, ref = text.rpartition(":")
+        return name, ref
+    return text, "latest"
+
+
+# --------------------------------------------------------------------------- worker state
+
+
+class _Outcome:
+    EXITED = "exited"
+    CANCELLED = "cancelled"
+    TIMED_OUT = "timed_out"
+    OVER_CAP = "over_cap"
+    ENGINE_LOST = "engine_lost"
+    DETACHED = "detached"
+
+
+@dataclass
+class _Worker:
+    run_id: str
+    thread: threading.Thread | None = None
+    handle: str | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+    detach: threading.Event = field(default_factory=threading.Event)
+    cancel_reason: str = "cancelled"
+
+
+class _Stuck(Exception):
+    def __init__(self, state: str, limit: float) -> None:
+        super().__init__(f"stuck {state} for more than {format_duration(limit)}")
+
+
+class _Cancelled(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------- executor
+
+
+class Executor:
+    """Runs model containers from the queue in the store; see the module docstring."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        backend: Backend | None = None,
+        settings: RunSettings | None = None,
+        root: Path | str | None = None,
+        registry: str | None = None,
+        name: str | None = None,
+        hub: LogHub | None = None,
+        data_dir: Path | str | None = None,
+    ) -> None:
+        from mlrun_kernel.config import settings as platform_settings
+
+        self.store = store
+        self.settings = settings or run_settings()
+        if backend is None:
+            from mlrun_kernel.runs.backends import make_backend
+
+            backend = make_backend(self.settings.run_backend)
+        self.backend = backend
+        self.root = Path(root or self.settings.runs_dir or platform_settings().data_dir / "runs").resolve()
+        self.registry = registry or platform_settings().registry_host
+        self.data_dir = Path(data_dir) if data_dir else None
+        """Where datasets keep their blobs (default: MLK_DATA_DIR)."""
+        self.name = name or self.settings.executor_name
+        self.instance = uuid.uuid4().hex
+        self.hub = hub or LogHub()
+        self._workers: dict[str, _Worker] = {}
+        self._lock = threading.RLock()
+        self._changed = threading.Condition()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._scheduler: threading.Thread | None = None
+        self._last_reconcile = 0.0
+        self._last_beat = 0.0
+
+    # ------------------------------------------------------------------ submit
+
+    def submit(self, request: RunRequest) -> RunInfo:
+        """Validate ``request`` and queue it (or, with ``reuse``, answer from an earlier run).
+
+        Raises :class:`InvalidRun` saying what to fix: unknown model or task,
+        parameters that do not validate (``issues`` has JSON pointers),
+        missing or wrong inputs, resources the operator does not allow.
+        """
+        owner = _owner_name(request.owner)
+        name, ref = split_model_ref(request.model)
+        version = resolve_version(self.store, name, ref)
+        if version is None:
+            raise InvalidRun(f"no model {request.model} in the catalog (see `mlk models list`)")
+        if version.problem or not version.manifest:
+            raise InvalidRun(f"model {request.model} cannot run: {version.problem or 'no manifest'}")
+        try:
+            manifest = parse_manifest(version.manifest)
+        except ManifestError as exc:
+            raise InvalidRun(f"model {request.model} has a broken manifest: {exc}") from exc
+        task = manifest.tasks.get(request.task)
+        if task is None:
+            raise InvalidRun(
+                f"model {name} has no task {request.task!r} (tasks: {', '.join(manifest.tasks)})"
+            )
+        try:
+            parameters = validate_parameters(task.parameters, dict(request.parameters))
+        except ParameterError as exc:
+            issues = [(i.path, i.message) for i in exc.errors]
+            raise InvalidRun(f"parameters do not validate:\n{exc}", issues) from exc
+        resources = effective_resources(manifest.resources, self.settings)
+        inputs = resolve_inputs(self.store, self.data_dir, request.owner, task.inputs, dict(request.inputs))
+        key = reuse_key(version.digest, task.name, inputs, parameters)
+        run_id = secrets.token_hex(8)
+        now = utcnow()
+        row = Run(
+            id=run_id,
+            owner=owner,
+            model=name,
+            model_ref=ref,
+            model_version=version.version,
+            digest=version.digest,
+            image=f"{self.registry}/{name}@{version.digest}",
+            task=task.name,
+            command=list(task.command) if task.command else None,
+            inputs=inputs,
+            parameters=parameters,
+            resources={
+                "memory_bytes": resources.memory_bytes,
+                "cpus": resources.cpus,
+                "gpus": resources.gpus,
+                "timeout_seconds": resources.timeout_seconds,
+                "network": resources.network,
+                "pids_limit": resources.pids_limit,
+            },
+            reuse_key=key,
+            state=RunState.QUEUED.value,
+            created_at=now,
+            state_changed_at=now,
+            storage=str(self.root / run_id),
+            warnings=list(resources.notes),
+        )
+        earlier = find_reusable(self.store, key) if request.reuse else None
+        if earlier is not None:
+            row.state = RunState.SUCCEEDED.value
+            row.reused_from = earlier.id
+            row.storage = earlier.storage
+            row.finished_at = now
+            for attr in ("outputs", "outputs_bytes", "metrics", "result", "exit_code"):
+                setattr(row, attr, getattr(earlier, attr))
+            row.progress = 1.0
+            with self.store.session() as s:
+                s.add(row)
+                s.flush()
+                s.add(RunEvent(run_id=run_id, at=now, state="queued"))
+                s.add(
+                    RunEvent(
+                        run_id=run_id,
+                        at=now,
+                        state="succeeded",
+                        reason=f"reused the results of run {earlier.id}",
+                    )
+                )
+            return self.get(run_id)
+        with self.store.session() as s:
+            s.add(row)
+            s.flush()
+            s.add(RunEvent(run_id=run_id, at=now, state="queued"))
+        try:
+            hold_inputs(self.store, self.data_dir, run_id, inputs)
+        except Exception as exc:
+            self._move(run_id, RunState.FAILED, f"could not hold the input datasets: {exc}")
+            raise InvalidRun(f"could not hold the input datasets: {exc}") from exc
+        self._wake.set()
+        return self.get(run_id)
+
+    # ------------------------------------------------------------------ read
+
+    def get(self, run_id: str) -> RunInfo:
+        with self.store.session() as s:
+            run = s.get(Run, run_id)
+            if run is None:
+                raise RunNotFound(run_id)
+            events = list(s.scalars(select(RunEvent).where(RunEvent.run_id == run_id).order_by(RunEvent.id)))
+            position = None
+            if run.state == RunState.QUEUED:
+                position = self._positions(s).get(run_id)
+            return _info(run, events, position)
+
+    def list(self, *, owner: str | None = None, state: str | None = None, limit: int = 100) -> list[RunInfo]:
+        """Newest first."""
+        query = select(Run).order_by(Run.created_at.desc()).limit(limit)
+        if owner:
+            query = query.where(Run.owner == owner)
+        if state:
+            query = query.where(Run.state == state)
+        with self.store.session() as s:
+            positions = self._positions(s)
+            return [_info(r, None, positions.get(r.id)) for r in s.scalars(query)]
+
+    def _positions(self, s: Any) -> dict[str, int]:
+        queued = [
+            fair_queue.Waiting(id=r.id, owner=r.owner, created_at=r.created_at)
+            for r in s.execute(select(Run.id, Run.owner, Run.created_at).where(Run.state == RunState.QUEUED))
+        ]
+        active = self._active_by_owner(s)
+        return fair_queue.positions(queued, active, self._last_served(s, queued))
+
+    @staticmethod
+    def _last_served(s: Any, queued: builtins.list[fair_queue.Waiting]) -> dict[str, datetime]:
+        owners = {w.owner for w in queued}
+        if len(owners) < 2:
+            return {}
+        rows = s.execute(
+            select(Run.owner, func.max(Run.started_at))
+            .where(Run.owner.in_(owners), Run.started_at.is_not(None))
+            .group_by(Run.owner)
+        )
+        return {owner: at for owner, at in rows if at is not None}
+
+    @staticmethod
+    def _active_by_owner(s: Any) -> dict[str, int]:
+        rows = s.execute(
+            select(Run.owner, func.count())
+            .where(Run.state.in_([st.value for st in ACTIVE]))
+            .group_by(Run.owner)
+        )
+        return {owner: int(n) for owner, n in rows}
+
+    def logs(self, run_id: str, *, after: int = 0, limit: int = 10_000) -> builtins.list[RunLogEntry]:
+        """Stored log lines with ``seq > after``."""
+        self.get(run_id)
+        return stored_lines(self.store, run_id, after=after, limit=limit)
+
+    def follow(self, run_id: str, *, after: int = 0, poll: float = 0.25) -> Iterator[RunLogEntry]:
+        """Every log line from ``after`` on, live, until the run ends."""
+        sub = self.hub.subscribe(run_id)
+        last = after
+        try:
+            while True:
+                for entry in stored_lines(self.store, run_id, after=last):
+                    last = entry.seq
+                    yield entry
+                if self.get(run_id).terminal:
+                    for entry in stored_lines(self.store, run_id, after=last):
+                        last = entry.seq
+                        yield entry
+                    return
+                item = sub.get(timeout=poll)
+                while item is not None:
+                    if item.seq == last + 1:
+                        last = item.seq
+                        yield item
+                    elif item.seq > last + 1:
+                        break  # missed some: catch up from the store
+                    item = sub.get(timeout=0) if not sub.queue.empty() else None
+        finally:
+            sub.close()
+
+    def wait(self, run_id: str, timeout: float | None = None) -> RunInfo:
+        """Block until the run ends; ``TimeoutError`` after ``timeout`` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            info = self.get(run_id)
+            if info.terminal:
+                return info
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise TimeoutError(f"run {run_id} is still {info.state} after {timeout} s")
+            with self._changed:
+                self._changed.wait(timeout=min(0.5, left) if left is not None else 0.5)
+
+    # ------------------------------------------------------------------ change
+
+    def cancel(self, run_id: str, *, by: str | None = None) -> RunInfo:
+        """Cancel in any state: queued runs end at once, active ones are stopped."""
+        reason = f"cancelled by {by}" if by else "cancelled"
+        with self.store.session() as s:
+            run = s.get(Run, run_id)
+            if run is None:
+                raise RunNotFound(run_id)
+            if run.state in TERMINAL:
+                return self.get(run_id)
+            run.cancel_requested = True
+        if self._move(run_id, RunState.CANCELLED, reason, only_from={RunState.QUEUED}):
+            self._release(run_id)
+            return self.get(run_id)
+        with self._lock:
+            worker = self._workers.get(run_id)
+        if worker is not None:
+            self._signal_cancel(worker, reason)
+        return self.get(run_id)
+
+    def _signal_cancel(self, worker: _Worker, reason: str) -> None:
+        worker.cancel_reason = reason
+        worker.cancel.set()
+        handle = worker.handle
+        if handle is not None:
+            threading.Thread(
+                target=self._quiet,
+                args=(self.backend.stop, handle, self.settings.stop_grace_seconds),
+                daemon=True,
+            ).start()
+
+    @staticmethod
+    def _quiet(fn: Callable[..., Any], *args: Any) -> None:
+        with contextlib.suppress(Exception):
+            fn(*args)
+
+    def rerun(self, run_id: str, *, owner: Any = None, reuse: bool = False) -> RunInfo:
+        """The same model digest, task, inputs and parameters, as a new run."""
+        old = self.get(run_id)
+        inputs: dict[str, InputSource] = {}
+        from mlrun_kernel.runs.inputs import LocalInput
+
+        for name, info in old.inputs.items():
+            if info["kind"] == "local":
+                inputs[name] = LocalInput(Path(info["path"]))
+            else:
+                inputs[name] = f"{info['ref']}:{info['version']}"
+        return self.submit(
+            RunRequest(
+                model=f"{old.model}@{old.digest}",
+                task=old.task,
+                inputs=inputs,
+                parameters=old.parameters,
+                owner=owner if owner is not None else old.owner,
+                reuse=reuse,
+            )
+        )
+
+    def remove(self, run_id: str) -> None:
+        """Delete an ended run: its row, log and stored outputs (unless another run reuses them)."""
+        info = self.get(run_id)
+        if not info.terminal:
+            raise RunConflict(f"run {run_id} is {info.state}; cancel it first (`mlk runs cancel`)")
+        with self.store.session() as s:
+            run = s.get(Run, run_id)
+            assert run is not None
+            storage = run.storage
+            shared = s.scalar(select(func.count()).where(Run.storage == storage, Run.id != run_id))
+            s.delete(run)
+        self._release(run_id)
+        if not shared:
+            shutil.rmtree(storage, ignore_errors=True)
+
+    # ------------------------------------------------------------------ store moves
+
+    def _move(
+        self,
+        run_id: str,
+        state: RunState,
+        reason: str | None = None,
+        *,
+        only_from: set[RunState] | None = None,
+        **fields: Any,
+    ) -> bool:
+        """Record a state change (with its time and reason) if the current state allows it.
+
+        Ending states first release the run's dataset holds, so a run seen ended holds nothing.
+        """
+        if state in TERMINAL and (only_from is None or RunState.QUEUED in only_from):
+            with self.store.session() as s:
+                current = s.scalar(select(Run.state).where(Run.id == run_id))
+            if current is not None and (only_from is None or current in only_from):
+                self._release(run_id)
+        now = utcnow()
+        with self.store.session() as s:
+            run = s.get(Run, run_id, with_for_update=True)
+            if run is None:
+                return False
+            current = RunState(run.state)
+            if only_from is not None and current not in only_from:
+                return False
+            if current == state and not fields:
+                return False
+            if current != state and not can_move(current, state):
+                return False
+            run.state = state.value
+            run.state_changed_at = now
+            run.reason = reason
+            if state in TERMINAL:
+                run.finished_at = now
+            for key, value in fields.items():
+                setattr(run, key, value)
+            if current != state:
+                s.add(RunEvent(run_id=run_id, at=now, state=state.value, reason=reason))
+        with self._changed:
+            self._changed.notify_all()
+        return True
+
+    def _update(self, run_id: str, **fields: Any) -> None:
+        with self.store.session() as s:
+            s.execute(update(Run).where(Run.id == run_id).values(**fields))
+
+    def _release(self, run_id: str) -> None:
+        with self.store.session() as s:
+            run = s.get(Run, run_id)
+            inputs = dict(run.inputs or {}) if run else {}
+        with contextlib.suppress(Exception):
+            release_inputs(self.store, self.data_dir, run_id, inputs)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> Executor:
+        """Reconcile with the engine, then start taking runs from the queue (a thread)."""
+        if self._scheduler is not None:
+            return self
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._heartbeat(force=True)
+        from mlrun_kernel.runs.reconcile import reconcile
+
+        reconcile(self, take_all_of=self.name)
+        self._last_reconcile = time.monotonic()
+        self._stopping.clear()
+        self._scheduler = threading.Thread(
+            target=self._schedule_loop, name=f"mlk-scheduler-{self.name}", daemon=True
+        )
+        self._scheduler.start()
+        return self
+
+    def stop(self, *, wait: float = 10.0) -> None:
+        """Stop taking runs; active runs are left running, for the next start to adopt."""
+        self._stopping.set()
+        self._wake.set()
+        if self._scheduler is not None:
+            self._scheduler.join(timeout=wait)
+            self._scheduler = None
+        with self._lock:
+            workers = list(self._workers.values())
+        for worker in workers:
+            worker.detach.set()
+        for worker in workers:
+            if worker.thread is not None:
+                worker.thread.join(timeout=wait)
+
+    def drain(self, timeout: float = 60.0) -> None:
+        """Wait until this executor has no active worker (tests, shutdown)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._workers:
+                    return
+            time.sleep(0.05)
+        raise TimeoutError("runs are still active")
+
+    def __enter__(self) -> Executor:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _heartbeat(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_beat < self.settings.heartbeat_seconds:
+            return
+        self._last_beat = now
+        with self.store.session() as s:
+            row = s.get(RunExecutor, self.name)
+            if row is None:
+                s.add(RunExecutor(name=self.name, instance=self.instance))
+            else:
+                row.instance = self.instance
+                row.heartbeat_at = utcnow()
+
+    def _schedule_loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._tick()
+            except Exception:  # noqa: BLE001 - a store hiccup must not stop the scheduler
+                log.exception("run scheduler tick failed")
+            self._wake.wait(0.5)
+            self._wake.clear()
+
+    def _tick(self) -> None:
+        self._heartbeat()
+        if time.monotonic() - self._last_reconcile > self.settings.lease_seconds / 2:
+            from mlrun_kernel.runs.reconcile import reconcile
+
+            reconcile(self)
+            self._last_reconcile = time.monotonic()
+        with self.store.session() as s:
+            cancels = list(
+                s.scalars(
+                    select(Run.id).where(
+                        Run.executor == self.name,
+                        Run.cancel_requested.is_(True),
+                        Run.state.in_([st.value for st in ACTIVE]),
+                    )
+                )
+            )
+        for run_id in cancels:
+            with self._lock:
+                worker = self._workers.get(run_id)
+            if worker is not None and not worker.cancel.is_set():
+                self._signal_cancel(worker, "cancelled")
+        self._start_queued()
+
+    def _start_queued(self) -> None:
+        now = utcnow()
+        with self.store.session() as s:
+            queued = [
+                fair_queue.Waiting(id=r.id, owner=r.owner, created_at=r.created_at, not_before=r.not_before)
+                for r in s.execute(
+                    select(Run.id, Run.owner, Run.created_at, Run.not_before).where(
+                        Run.state == RunState.QUEUED
+                    )
+                )
+            ]
+            active = self._active_by_owner(s)
+            served = self._last_served(s, queued)
+        for waiting in fair_queue.pick(
+            queued,
+            active,
+            max_total=self.settings.max_concurrent_runs,
+            max_per_user=self.settings.max_runs_per_user,
+            now=now,
+            last_served=served,
+        ):
+            self._claim_and_start(waiting.id)
+
+    def _claim_and_start(self, run_id: str) -> None:
+        now = utcnow()
+        with self.store.session() as s:
+            claimed = s.execute(
+                update(Run)
+                .where(Run.id == run_id, Run.state == RunState.QUEUED, Run.cancel_requested.is_(False))
+                .values(
+                    state=RunState.PULLING.value,
+                    state_changed_at=now,
+                    reason=None,
+                    executor=self.name,
+                    backend=self.backend.name,
+                    attempts=Run.attempts + 1,
+                    not_before=None,
+                )
+            )
+            if getattr(claimed, "rowcount", 0) != 1:
+                return
+            s.add(RunEvent(run_id=run_id, at=now, state=RunState.PULLING.value))
+        self._spawn(run_id, mode="new")
+
+    def _spawn(self, run_id: str, *, mode: str, handle: Handle | None = None) -> None:
+        with self._lock:
+            if run_id in self._workers:
+                return
+            worker = _Worker(run_id=run_id, handle=handle.id if handle else None)
+            self._workers[run_id] = worker
+        worker.thread = threading.Thread(
+            target=self._work, args=(worker, mode, handle), name=f"mlk-run-{run_id}", daemon=True
+        )
+        worker.thread.start()
+
+    # ------------------------------------------------------------------ one run
+
+    def _run_row(self, run_id: str) -> Run:
+        with self.store.session() as s:
+            run = s.get(Run, run_id)
+            if run is None:
+                raise RunNotFound(run_id)
+            s.expunge(run)
+            return run
+
+    def _work(self, worker: _Worker, mode: str, adopted: Handle | None) -> None:
+        run_id = worker.run_id
+        run = self._run_row(run_id)
+        recorder = LogRecorder(
+            self.store,
+            run_id,
+            hub=self.hub,
+            max_bytes=self.settings.log_max_bytes,
+            max_line_bytes=self.settings.log_max_line_bytes,
+        )
+        remove_container = True
+        try:
+            if mode == "new":
+                self._launch(worker, run, recorder)
+            elif adopted is not None:
+                recorder.system(f"executor {self.name} adopted this run ({adopted.status})")
+            run = self._run_row(run_id)
+            exit_status: ExitStatus | None
+            if mode == "collect" and adopted is None:
+                exit_status = ExitStatus(exit_code=run.exit_code if run.exit_code is not None else -1)
+                outcome = _Outcome.EXITED
+            else:
+                outcome, exit_status = self._supervise(worker, run, recorder)
+            if outcome == _Outcome.DETACHED:
+                remove_container = False
+                return
+            self._finish(worker, run, recorder, outcome, exit_status)
+        except _Cancelled:
+            self._end(worker, recorder, RunState.CANCELLED, worker.cancel_reason)
+        except _Stuck as exc:
+            recorder.system(str(exc))
+            self._end(worker, recorder, RunState.FAILED, str(exc))
+        except InfrastructureError as exc:
+            self._retry_or_fail(worker, exc, recorder)
+        except Exception as exc:  # noqa: BLE001 - the run must end, whatever broke
+            log.exception("run %s failed inside the executor", run_id)
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+            self._end(worker, recorder, RunState.FAILED, reason)
+        finally:
+            try:
+                if remove_container and worker.handle is not None:
+                    self._remove_container(worker.handle)
+            finally:
+                recorder.close()
+                with self._lock:
+                    self._workers.pop(run_id, None)
+                if remove_container:
+                    info = self._run_row(run_id)
+                    if info.state in TERMINAL:
+                        self._release(run_id)
+                with self._changed:
+                    self._changed.notify_all()
+                self._wake.set()
+
+    def _end(
+        self,
+        worker: _Worker,
+        recorder: LogRecorder,
+        state: RunState,
+        reason: str | None,
+        **fields: Any,
+    ) -> bool:
+        """The last move: log stored, container removed, then the state (in that order)."""
+        recorder.close()
+        if worker.handle is not None:
+            self._remove_container(worker.handle)
+            worker.handle = None
+        return self._move(worker.run_id, state, reason, **fields)
+
+    def _remove_container(self, handle: str) -> None:
+        for attempt in range(5):
+            try:
+                self.backend.remove(handle)
+                return
+            except Exception:  # noqa: BLE001 - the engine may be restarting; reconcile retries
+                time.sleep(0.5 * (attempt + 1))
+
+    def _bounded(self, what: str, limit: float, worker: _Worker, fn: Callable[[], T]) -> T:
+        """Run ``fn`` in a thread; cancel and the per-state stuck limit cut the wait short."""
+        box: dict[str, Any] = {}
+
+        def target() -> None:
+            try:
+                box["value"] = fn()
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+                box["error"] = exc
+
+        thread = threading.Thread(target=target, name=f"mlk-{what}", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + limit
+        while thread.is_alive():
+            thread.join(timeout=0.1)
+            if worker.cancel.is_set():
+                raise _Cancelled()
+            if time.monotonic() > deadline:
+                raise _Stuck(what, limit)
+        if "error" in box:
+            raise box["error"]
+        return box.get("value")  # type: ignore[return-value]
+
+    def _launch(self, worker: _Worker, run: Run, recorder: LogRecorder) -> None:
+        """pulling -> starting -> running."""
+        settings = self.settings
+
+        def progress(data: dict[str, Any]) -> None:
+            now = time.monotonic()
+            if now - getattr(progress, "last", 0.0) > 1.0:
+                progress.last = now  # type: ignore[attr-defined]
+                with contextlib.suppress(Exception):
+                    self._update(run.id, pull_progress=data)
+
+        self._bounded(
+            "pulling", settings.stuck_pulling_seconds, worker, lambda: self.backend.pull(run.image, progress)
+        )
+        if worker.cancel.is_set():
+            raise _Cancelled()
+        if not self._move(run.id, RunState.STARTING):
+            raise _Cancelled()
+        spec = self._container_spec(run)
+        handle = self._bounded(
+            "starting", settings.stuck_starting_seconds, worker, lambda: self.backend.create(spec)
+        )
+        worker.handle = handle
+        self._update(run.id, container=handle)
+        engine_started = self.backend.engine_started_at()
+        self._bounded("starting", settings.stuck_starting_seconds, worker, lambda: self.backend.start(handle))
+        if worker.cancel.is_set():
+            raise _Cancelled()
+        self._move(run.id, RunState.RUNNING, started_at=utcnow(), engine_started_at=engine_started)
+
+    def _container_spec(self, run: Run) -> ContainerSpec:
+        run_dir = Path(run.storage)
+        outputs = run_dir / "outputs"
+        if outputs.exists():  # a retry: start from an empty folder again
+            shutil.rmtree(outputs)
+        outputs.mkdir(parents=True)
+        run_dir.chmod(0o755)
+        try:
+            os.chown(outputs, RUN_UID, RUN_UID)
+            outputs.chmod(0o755)
+        except PermissionError:
+            outputs.chmod(0o777)
+        params = run_dir / "params.json"
+        params.write_text(json.dumps(run.parameters, indent=2, ensure_ascii=False))
+        params.chmod(0o444)
+        mounts = [
+            Mount(str(params), "/mlk/params.json", read_only=True),
+            Mount(str(outputs), "/mlk/outputs", read_only=False),
+        ]
+        for host, target in mount_inputs(self.store, self.data_dir, run.owner, run_dir, run.inputs):
+            mounts.append(Mount(host, target, read_only=True))
+        res = run.resources
+        return ContainerSpec(
+            name=f"mlk-run-{run.id}",
+            image=run.image,
+            command=list(run.command) if run.command else [run.task],
+            env={
+                "MLK_TASK": run.task,
+                "MLK_RUN_ID": run.id,
+                "MLK_PARAMS": "/mlk/params.json",
+                "MLK_INPUTS": "/mlk/inputs",
+                "MLK_OUTPUTS": "/mlk/outputs",
+                "PYTHONUNBUFFERED": "1",
+            },
+            labels={
+                LABEL_RUN: run.id,
+                LABEL_OWNER: run.owner,
+                LABEL_MODEL: run.model,
+                LABEL_DIGEST: run.digest,
+                LABEL_EXECUTOR: self.name,
+                LABEL_STORAGE: str(self.root),
+            },
+            mounts=mounts,
+            user=self.settings.run_user,
+            memory_bytes=int(res["memory_bytes"]),
+            cpus=float(res["cpus"]),
+            pids_limit=int(res["pids_limit"]),
+            network=bool(res["network"]),
+            gpus=int(res["gpus"]),
+        )
+
+    def _follow_logs(self, handle: str, recorder: LogRecorder, lost: threading.Event) -> None:
+        try:
+            for line in self.backend.logs(handle, since=recorder.resume_after):
+                recorder.add(line)
+        except EngineUnavailable:
+            lost.set()
+        except Exception:  # noqa: BLE001 - the log is best effort; the run goes on
+            log.exception("log stream of %s failed", handle)
+
+    def _start_log_thread(
+        self, handle: str, recorder: LogRecorder, lost: threading.Event
+    ) -> threading.Thread:
+        thread = threading.Thread(
+            target=self._follow_logs,
+            args=(handle, recorder, lost),
+            daemon=True,
+            name=f"mlk-logs-{handle[:12]}",
+        )
+        thread.start()
+        return thread
+
+    def _supervise(self, worker: _Worker, run: Run, recorder: LogRecorder) -> tuple[str, ExitStatus | None]:
+        """Follow the running container until it exits, is cancelled, times out or overflows."""
+        handle = worker.handle
+        assert handle is not None
+        settings = self.settings
+        lost = threading.Event()
+        log_thread = self._start_log_thread(handle, recorder, lost)
+        started = run.started_at or utcnow()
+        deadline = started + timedelta(seconds=int(run.resources["timeout_seconds"]))
+        cap = settings.outputs_max_bytes
+        outputs = Path(run.storage) / "outputs"
+        outcome: str | None = None
+        engine_lost = False
+        last_size_check = time.monotonic()
+        while True:
+            if worker.detach.is_set() and outcome is None:
+                return _Outcome.DETACHED, None
+            if worker.cancel.is_set() and outcome is None:
+                outcome = _Outcome.CANCELLED
+                self._quiet(self.backend.stop, handle, settings.stop_grace_seconds)
+            left = (deadline - utcnow()).total_seconds()
+            if left <= 0 and outcome is None:
+                outcome = _Outcome.TIMED_OUT
+                recorder.system(
+                    f"time limit of {format_duration(run.resources['timeout_seconds'])} reached; stopping"
+                )
+                self._quiet(self.backend.stop, handle, settings.stop_grace_seconds)
+            slice_ = max(0.05, min(settings.outputs_check_seconds, left if left > 0 else 1.0, 1.0))
+            try:
+                status = self.backend.wait(handle, slice_)
+            except EngineUnavailable as exc:
+                engine_lost = True
+                recorder.system(f"the engine went away: {exc}")
+                self._await_engine(worker)
+                continue
+            if status is not None:
+                break
+            if outcome is None and time.monotonic() - last_size_check >= settings.outputs_check_seconds:
+                last_size_check = time.monotonic()
+                written = outputs_size(outputs)
+                if written > cap:
+                    outcome = _Outcome.OVER_CAP
+                    recorder.system(f"outputs passed the cap of {format_bytes(cap)}; stopping the run")
+                    self._quiet(self.backend.stop, handle, 0)
+        # Exited: drain the log (a broken stream is followed again from where it stopped).
+        log_thread.join(timeout=10)
+        if lost.is_set() or log_thread.is_alive():
+            recorder.resume()
+            retry = self._start_log_thread(handle, recorder, threading.Event())
+            retry.join(timeout=10)
+        if engine_lost or self._engine_restarted_since(run):
+            engine_lost = True
+        elif outcome is None and status.exit_code in (137, 143) and not status.oom_killed:
+            # Killed by a signal we did not send: an engine shutting down stops its
+            # containers before it stops answering. Watch it for a moment.
+            engine_lost = self._engine_going_down(worker, run)
+        if outcome is None and worker.cancel.is_set():
+            outcome = _Outcome.CANCELLED
+        if outcome is None:
+            killed_by_engine = engine_lost and status.exit_code != 0
+            outcome = _Outcome.ENGINE_LOST if killed_by_engine else _Outcome.EXITED
+        return outcome, status
+
+    def _engine_going_down(self, worker: _Worker, run: Run, watch: float = 3.0) -> bool:
+        deadline = time.monotonic() + watch
+        while time.monotonic() < deadline:
+            try:
+                self.backend.ping()
+            except Exception:  # noqa: BLE001 - it went away: wait for it, then clean up
+                with contextlib.suppress(Exception):
+                    self._await_engine(worker)
+                return True
+            if self._engine_restarted_since(run):
+                return True
+            time.sleep(0.2)
+        return False
+
+    def _engine_restarted_since(self, run: Run) -> bool:
+        before = run.engine_started_at
+        if before is None:
+            with self.store.session() as s:
+                before = s.scalar(select(Run.engine_started_at).where(Run.id == run.id))
+        now = self.backend.engine_started_at()
+        return before is not None and now is not None and (now - before).total_seconds() > 1
+
+    def _await_engine(self, worker: _Worker) -> None:
+        deadline = time.monotonic() + self.settings.engine_wait_seconds
+        while time.monotonic() < deadline:
+            try:
+                self.backend.ping()
+                return
+            except Exception:  # noqa: BLE001 - still down
+                if worker.detach.is_set():
+                    return
+                time.sleep(0.5)
+        raise _EngineGone(
+            f"the engine did not come back within {format_duration(self.settings.engine_wait_seconds)}"
+        )
+
+    def _finish(
+        self,
+        worker: _Worker,
+        run: Run,
+        recorder: LogRecorder,
+        outcome: str,
+        status: ExitStatus | None,
+    ) -> None:
+        """collecting -> succeeded | failed | cancelled | timed_out, with the reason."""
+        exit_code = status.exit_code if status else None
+        self._move(run.id, RunState.COLLECTING, exit_code=exit_code)
+        report = self._bounded(
+            "collecting",
+            self.settings.stuck_collecting_seconds,
+            _Worker(run_id=run.id),
+            lambda: collect_outputs(Path(run.storage) / "outputs", max_bytes=self.settings.outputs_max_bytes),
+        )
+        state, reason = self._verdict(run, outcome, status, report, worker)
+        warnings = list(run.warnings or []) + report.warnings
+        for warning in report.warnings:
+            recorder.system(f"warning: {warning}")
+        self._end(
+            worker,
+            recorder,
+            state,
+            reason,
+            outputs=report.files,
+            outputs_bytes=report.total_bytes,
+            metrics=report.metrics,
+            result=report.result,
+            failure_text=report.failure_text,
+            warnings=warnings,
+            exit_code=exit_code,
+            progress=1.0 if state == RunState.SUCCEEDED else run.progress,
+        )
+
+    def _verdict(
+        self,
+        run: Run,
+        outcome: str,
+        status: ExitStatus | None,
+        report: OutputReport,
+        worker: _Worker,
+    ) -> tuple[RunState, str | None]:
+        failure = f": {report.failure_text}" if report.failure_text else ""
+        if outcome == _Outcome.CANCELLED:
+            return RunState.CANCELLED, worker.cancel_reason
+        if outcome == _Outcome.TIMED_OUT:
+            limit = format_duration(run.resources["timeout_seconds"])
+            return RunState.TIMED_OUT, f"timed out after {limit}"
+        if outcome == _Outcome.OVER_CAP or (report.over_cap and status and status.exit_code == 0):
+            return RunState.FAILED, (
+                f"outputs over the cap of {format_bytes(self.settings.outputs_max_bytes)}"
+            )
+        if status is None:
+            return RunState.FAILED, "the container's exit status is unknown"
+        if status.oom_killed:
+            limit = format_bytes(int(run.resources["memory_bytes"]))
+            return RunState.FAILED, f"out of memory (limit {limit})"
+        if outcome == _Outcome.ENGINE_LOST:
+            return RunState.FAILED, "engine restarted"
+        if status.exit_code == 0:
+            return RunState.SUCCEEDED, None
+        if status.exit_code == EXIT_REJECTED:
+            text = report.failure_text or "no reason given (the model wrote no _failure.txt)"
+            return RunState.FAILED, f"model rejected its input (exit 64): {text}"
+        if status.exit_code == 137 and not failure:
+            return RunState.FAILED, "exit code 137 (killed)"
+        return RunState.FAILED, f"exit code {status.exit_code}{failure}"
+
+    def _retry_or_fail(self, worker: _Worker, exc: Exception, recorder: LogRecorder) -> None:
+        """Infrastructure failures before the model ran go back to the queue, with backoff."""
+        run_id = worker.run_id
+        run = self._run_row(run_id)
+        message = str(exc)
+        recorder.system(message)
+        recorder.close()
+        if worker.handle is not None:
+            self._remove_container(worker.handle)
+            worker.handle = None
+        if isinstance(exc, _EngineGone) or run.state in (RunState.RUNNING, RunState.COLLECTING):
+            self._move(run_id, RunState.FAILED, message)
+            return
+        if run.attempts < self.settings.retry_max_attempts and not run.cancel_requested:
+            delay = min(self.settings.retry_backoff_seconds * 2 ** (run.attempts - 1), 300.0)
+            recorder.system(f"attempt {run.attempts} failed ({message}); retrying in {delay:g} s")
+            if self._move(
+                run_id,
+                RunState.QUEUED,
+                f"retrying in {delay:g} s after: {message}",
+                not_before=utcnow() + timedelta(seconds=delay),
+                container=None,
+            ):
+                return
+        tries = f" (after {run.attempts} attempts)" if run.attempts > 1 else ""
+        self._move(run_id, RunState.FAILED, f"{message}{tries}")
+
+
+class _EngineGone(InfrastructureError):
+    """The engine vanished mid-run and did not come back: not retried (the model had started)."""

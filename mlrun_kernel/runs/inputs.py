@@ -1,0 +1,191 @@
+"""A run's inputs: each declared input resolved to a folder of files on the host.
+
+This is the one place runs meet datasets. A string names a dataset version
+(``name``, ``owner/name``, with ``:3`` for version 3; default the newest),
+resolved through :class:`~mlrun_kernel.datasets.Datasets` with the owner's
+rights, held (``run:<id>``) so it cannot be deleted while the run needs it,
+and laid out for the container as hard links to its blobs (no copy). A
+:class:`LocalInput` names a file or folder on the host; only trusted callers
+(the CLI, tests) make those, never the service from a user's string.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlrun_kernel.runs.errors import InvalidRun
+from mlrun_kernel.spec import InputSpec
+from mlrun_kernel.store import Store
+
+
+@dataclass(frozen=True)
+class LocalInput:
+    """A file or folder on the executor's host, mounted read-only as it is."""
+
+    path: Path
+
+
+InputSource = str | LocalInput
+
+
+def parse_dataset_ref(text: str) -> tuple[str, int | None]:
+    """``ana/sales:3`` -> (``ana/sales``, 3); ``sales`` -> (``sales``, None)."""
+    ref, sep, version = text.rpartition(":")
+    if sep and version.isdigit():
+        return ref, int(version)
+    return text, None
+
+
+def _media_ok(media_type: str, accepted: tuple[str, ...]) -> bool:
+    if not accepted:
+        return True
+    for pattern in accepted:
+        if pattern in ("*/*", media_type):
+            return True
+        if pattern.endswith("/*") and media_type.startswith(pattern[:-1]):
+            return True
+    return False
+
+
+def _local_identity(path: Path) -> str:
+    """The content hash of a local file or folder (names, sizes, bytes), for reuse."""
+    digest = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for file in files:
+        rel = file.name if file == path else file.relative_to(path).as_posix()
+        content = hashlib.sha256()
+        with file.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1024 * 1024), b""):
+                content.update(chunk)
+        digest.update(f"{rel}\0{content.hexdigest()}\n".encode())
+    return digest.hexdigest()
+
+
+def _datasets(store: Store, data_dir: Path | None) -> Any:
+    from mlrun_kernel.datasets import Datasets
+
+    return Datasets(store, data_dir)
+
+
+def resolve_inputs(
+    store: Store,
+    data_dir: Path | None,
+    owner: Any,
+    declared: dict[str, InputSpec],
+    given: dict[str, InputSource],
+) -> dict[str, dict[str, Any]]:
+    """Check ``given`` against the task's inputs; return what the run row stores per input.
+
+    Each value is JSON: ``{"kind": "dataset", "ref", "version", "version_id",
+    "identity", "media_type"}`` or ``{"kind": "local", "path", "identity"}``.
+    """
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        raise InvalidRun(
+            f"input {unknown[0]!r} is not an input of this task (inputs: {', '.join(declared) or 'none'})"
+        )
+    missing = [n for n, spec in declared.items() if spec.required and n not in given]
+    if missing:
+        raise InvalidRun(f"input {missing[0]!r} is required (give --input {missing[0]}=DATASET)")
+    resolved: dict[str, dict[str, Any]] = {}
+    for name, source in given.items():
+        spec = declared[name]
+        if isinstance(source, LocalInput):
+            path = Path(source.path).resolve()
+            if not path.exists():
+                raise InvalidRun(f"input {name!r}: {path} does not exist")
+            resolved[name] = {
+                "kind": "local",
+                "path": str(path),
+                "identity": "local:" + _local_identity(path),
+            }
+            continue
+        from mlrun_kernel.datasets import DatasetError
+
+        ref, version = parse_dataset_ref(source)
+        try:
+            info = _datasets(store, data_dir).get_version(owner, ref, version)
+        except DatasetError as exc:
+            raise InvalidRun(f"input {name!r}: {exc}") from exc
+        if not _media_ok(info.media_type, spec.media_types):
+            raise InvalidRun(
+                f"input {name!r}: dataset {info.ref}:{info.version} is {info.media_type}, "
+                f"but the task accepts {', '.join(spec.media_types)}"
+            )
+        if info.file_count > 1 and not spec.multiple:
+            raise InvalidRun(
+                f"input {name!r} takes one file, but dataset {info.ref}:{info.version} "
+                f"holds {info.file_count}"
+            )
+        resolved[name] = {
+            "kind": "dataset",
+            "ref": info.ref,
+            "version": info.version,
+            "version_id": info.id,
+            "media_type": info.media_type,
+            "identity": f"dataset:{info.sha256}",
+        }
+    return resolved
+
+
+def hold_inputs(store: Store, data_dir: Path | None, run_id: str, inputs: dict[str, dict[str, Any]]) -> None:
+    """Keep the run's dataset versions from deletion until :func:`release_inputs`."""
+    ids = [i["version_id"] for i in inputs.values() if i.get("kind") == "dataset"]
+    if not ids:
+        return
+    datasets = _datasets(store, data_dir)
+    for version_id in ids:
+        datasets.hold(version_id, f"run:{run_id}")
+
+
+def release_inputs(store: Store, data_dir: Path | None, run_id: str, inputs: dict[str, Any]) -> None:
+    if not any(i.get("kind") == "dataset" for i in inputs.values()):
+        return
+    _datasets(store, data_dir).release(f"run:{run_id}")
+
+
+def mount_inputs(
+    store: Store,
+    data_dir: Path | None,
+    owner: str,
+    run_dir: Path,
+    inputs: dict[str, dict[str, Any]],
+) -> list[tuple[str, str]]:
+    """Lay out each input on the host; ``(host path, container path)`` pairs to mount read-only."""
+    from mlrun_kernel.datasets import Principal
+
+    mounts: list[tuple[str, str]] = []
+    for name, info in sorted(inputs.items()):
+        target = f"/mlk/inputs/{name}"
+        if info["kind"] == "local":
+            path = Path(info["path"])
+            if path.is_file():
+                mounts.append((str(path), f"{target}/{path.name}"))
+            else:
+                mounts.append((str(path), target))
+            continue
+        folder = run_dir / "inputs" / name
+        if not folder.exists() or not any(folder.iterdir()):
+            # The hold keeps the version; the run's owner may since have lost sight of it
+            # (unshared), so lay it out as an admin would: the run was allowed when submitted.
+            admin = Principal(name=owner, is_admin=True)
+            _datasets(store, data_dir).materialize(admin, info["ref"], info["version"], folder)
+        _readable(folder)
+        mounts.append((str(folder), target))
+    return mounts
+
+
+def _readable(folder: Path) -> None:
+    """Folders 0755, files at least 0444: the model's user (65534) must read them."""
+    for root, dirs, files in os.walk(folder):
+        os.chmod(root, 0o755)
+        for name in files:
+            path = os.path.join(root, name)
+            mode = os.stat(path).st_mode
+            if mode & 0o444 != 0o444:
+                os.chmod(path, mode | 0o444)
+        del dirs  # walked by os.walk

@@ -1,0 +1,6 @@
+"""Sleeps far past its time limit (tests only)."""
+
+import time
+
+print("going to sleep", flush=True)
+time.sleep(600)
