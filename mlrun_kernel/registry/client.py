@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
-import httpx
+from mlrun_kernel.registry.transport import Response, Transport, TransportFailure, TransportTimeout
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -56,7 +56,7 @@ def _engine_platform() -> tuple[str, str]:
     return "linux", arch
 
 
-def _next_link(response: httpx.Response) -> str | None:
+def _next_link(response: Response) -> str | None:
     link = response.headers.get("link")
     if not link:
         return None
@@ -83,14 +83,12 @@ class RegistryClient:
         page_size: int = 100,
     ) -> None:
         self.url = url.rstrip("/")
-        self._auth: tuple[str, str] | None = (
-            (username, password or "") if username is not None else None
-        )
+        self._auth: tuple[str, str] | None = (username, password or "") if username is not None else None
         self._retries = retries
         self._backoff = backoff
         self.page_size = page_size
         self._tokens: dict[str, str] = {}
-        self._http = httpx.Client(timeout=timeout, verify=verify, follow_redirects=True)
+        self._http = Transport(timeout=timeout, verify=verify)
 
     def close(self) -> None:
         self._http.close()
@@ -104,7 +102,7 @@ class RegistryClient:
     # -- transport ---------------------------------------------------------
     def _request(
         self, method: str, path: str, *, scope: str = "", headers: dict[str, str] | None = None
-    ) -> httpx.Response:
+    ) -> Response:
         url = path if path.startswith("http") else urljoin(self.url + "/", path.lstrip("/"))
         what = f"{method} {path}"
         hdrs = dict(headers or {})
@@ -118,14 +116,12 @@ class RegistryClient:
                     headers=hdrs,
                     auth=self._auth if "Authorization" not in hdrs else None,
                 )
-            except httpx.TimeoutException as exc:
+            except TransportTimeout as exc:
                 if attempt < self._retries:
                     time.sleep(self._backoff * 2**attempt)
                     continue
-                raise RegistryError(
-                    self.url, what, f"timed out ({exc.__class__.__name__})"
-                ) from exc
-            except httpx.TransportError as exc:
+                raise RegistryError(self.url, what, f"timed out ({exc})") from exc
+            except TransportFailure as exc:
                 if attempt < self._retries:
                     time.sleep(self._backoff * 2**attempt)
                     continue
@@ -152,13 +148,11 @@ class RegistryClient:
         if scope:
             params["scope"] = scope
         try:
-            response = self._http.get(realm, params=params, auth=self._auth)
-        except httpx.HTTPError as exc:
+            response = self._http.request("GET", realm, params=params, auth=self._auth)
+        except (TransportTimeout, TransportFailure) as exc:
             raise RegistryError(self.url, f"GET {realm}", f"token request failed: {exc}") from exc
         if response.status_code >= 400:
-            raise RegistryError(
-                self.url, f"GET {realm}", _error_text(response), response.status_code
-            )
+            raise RegistryError(self.url, f"GET {realm}", _error_text(response), response.status_code)
         body = _json(response, self.url, f"GET {realm}")
         token = body.get("token") or body.get("access_token")
         if not isinstance(token, str):
@@ -167,7 +161,7 @@ class RegistryClient:
 
     def _json_request(
         self, path: str, *, scope: str = "", accept: str = "application/json"
-    ) -> tuple[httpx.Response, Any]:
+    ) -> tuple[Response, Any]:
         response = self._request("GET", path, scope=scope, headers={"Accept": accept})
         return response, _json(response, self.url, f"GET {path}")
 
@@ -205,9 +199,7 @@ class RegistryClient:
         response, body = self._json_request(
             path, scope=f"repository:{repository}:pull", accept=", ".join(MANIFEST_MEDIA_TYPES)
         )
-        media_type = response.headers.get("content-type", "").split(";")[0] or body.get(
-            "mediaType", ""
-        )
+        media_type = response.headers.get("content-type", "").split(";")[0] or body.get("mediaType", "")
         digest = response.headers.get("docker-content-digest", "")
         if media_type in _INDEX_TYPES or body.get("mediaType") in _INDEX_TYPES:
             chosen = self._pick_platform(body, f"GET {path}")
@@ -253,9 +245,7 @@ class RegistryClient:
             plat = entry.get("platform") or {}
             if plat.get("os") == want_os and plat.get("architecture") == want_arch:
                 return str(entry["digest"])
-        raise RegistryError(
-            self.url, what, f"no manifest for platform {want_os}/{want_arch} in the index"
-        )
+        raise RegistryError(self.url, what, f"no manifest for platform {want_os}/{want_arch} in the index")
 
     def config(self, repository: str, config_digest: str) -> ImageConfig:
         """The image config blob (labels live in ``config.Labels``)."""
@@ -280,17 +270,15 @@ def _parse_challenge(challenge: str) -> Iterator[tuple[str, str]]:
             yield key.strip(), value.strip().strip('"')
 
 
-def _json(response: httpx.Response, registry: str, what: str) -> Any:
+def _json(response: Response, registry: str, what: str) -> Any:
     try:
         return response.json()
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         ctype = response.headers.get("content-type", "none")
-        raise RegistryError(
-            registry, what, f"answer is not JSON (content type {ctype}): {exc}"
-        ) from exc
+        raise RegistryError(registry, what, f"answer is not JSON (content type {ctype}): {exc}") from exc
 
 
-def _error_text(response: httpx.Response) -> str:
+def _error_text(response: Response) -> str:
     try:
         errors = response.json().get("errors") or []
         detail = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors)

@@ -102,9 +102,7 @@ class RegistrySeeder:
         }
         return self.manifest(repository, tag, manifest, media_type)
 
-    def manifest(
-        self, repository: str, reference: str, body: Mapping[str, object], media_type: str
-    ) -> str:
+    def manifest(self, repository: str, reference: str, body: Mapping[str, object], media_type: str) -> str:
         data = json.dumps(body).encode()
         r = self.http.put(
             f"{self.url}/v2/{repository}/manifests/{reference}",
