@@ -46,7 +46,9 @@ unset); the defaults serve one machine::
     MLK_MODEL_ADMINS [none]
         comma-separated members of group model-admins
     MLK_OPEN_ACCESS [1]
-        1: every user may use the model service; 0: only the three groups
+        1: every user may use the model service as a model user; 0: only the
+        three groups (model-users: read+run, model-experts: +publish,
+        model-admins and hub admins: admin)
     MLK_SINGLEUSER_IMAGE [mlrun-kernel/singleuser:latest]
         image of the users' notebook containers
     MLK_SINGLEUSER_PULL_POLICY [never]
@@ -63,6 +65,14 @@ unset); the defaults serve one machine::
         model service port, on MLK_HUB_CONNECT_IP
     MLK_REGISTRY_URL [http://127.0.0.1:5000]
         the registry the model service reads
+    MLK_REGISTRY_EVENTS_SECRET [generated once]
+        the secret the registry sends with push notifications to the service
+        (POST /services/models/api/registry/events); kept in
+        $MLK_DATA_DIR/registry-events-secret, which scripts/registry.sh reads too
+    MLK_CATALOG_QUICK_SYNC_SECONDS [60]
+        how often the service lists the registry's tags (0: never)
+    MLK_CATALOG_DEEP_SYNC_SECONDS [900]
+        how often the service re-checks every tag's digest (0: never)
     MLK_DEPLOYMENT [default]
         label io.mlkernel.deployment on the containers
     MLK_HUB_LOG_LEVEL [INFO]
@@ -208,31 +218,73 @@ GROUPS = {
 # load_groups only adds: removing a member is done in the admin panel or API.
 c.JupyterHub.load_groups = {group: {"users": env_list(variable)} for group, variable in GROUPS.items()}
 
-# Members of the three groups may use the model service...
+# What the model service lets each group do: JupyterHub custom scopes, checked by
+# the service on every request (mlrun_kernel/service/scopes.py has the route table).
+# A stronger scope includes the weaker ones (subscopes).
+SCOPE_READ, SCOPE_RUN = "custom:models:read", "custom:models:run"
+SCOPE_PUBLISH, SCOPE_ADMIN = "custom:models:publish", "custom:models:admin"
+c.JupyterHub.custom_scopes = {
+    SCOPE_READ: {
+        "description": "Browse models; see own, group-shared and public datasets, and own runs.",
+    },
+    SCOPE_RUN: {
+        "description": "Upload and share datasets; start, cancel, re-run and delete own runs.",
+        "subscopes": [SCOPE_READ],
+    },
+    SCOPE_PUBLISH: {
+        "description": "See models with broken labels and publish model images.",
+        "subscopes": [SCOPE_READ],
+    },
+    SCOPE_ADMIN: {
+        "description": "See and act on everyone's datasets and runs; read the audit log and metrics.",
+        "subscopes": [SCOPE_RUN, SCOPE_PUBLISH],
+    },
+}
+GROUP_SCOPES = {
+    "model-users": [SERVICE_ACCESS, SCOPE_READ, SCOPE_RUN],
+    "model-experts": [SERVICE_ACCESS, SCOPE_READ, SCOPE_RUN, SCOPE_PUBLISH],
+    "model-admins": [SERVICE_ACCESS, SCOPE_ADMIN],
+}
+OPEN_ACCESS = env("MLK_OPEN_ACCESS", "1") == "1"
 c.JupyterHub.load_roles = [
     {
-        "name": "model-service-user",
-        "description": "Use the model service (catalog, datasets, runs).",
-        "scopes": [SERVICE_ACCESS],
-        "groups": list(GROUPS),
+        "name": f"{group}-role",
+        "description": f"What members of {group} may do with the model service.",
+        "scopes": scopes,
+        "groups": [group],
     }
+    for group, scopes in GROUP_SCOPES.items()
 ]
-# ...and, while logins are open to any name, so may everyone.
-if env("MLK_OPEN_ACCESS", "1") == "1":
-    c.JupyterHub.extra_user_scopes = {SERVICE_ACCESS}
+# The hub's admins administer the model service too.
+if admin_users:
+    c.JupyterHub.load_roles.append(
+        {
+            "name": "model-service-admin",
+            "description": "Hub admins administer the model service.",
+            "scopes": GROUP_SCOPES["model-admins"],
+            "users": sorted(admin_users),
+        }
+    )
+# While logins are open to any name, everyone may use the service as a model user.
+if OPEN_ACCESS:
+    c.JupyterHub.extra_user_scopes = set(GROUP_SCOPES["model-users"])
 
 
 def server_token_scopes(spawner):
     """Scopes of JUPYTERHUB_API_TOKEN in a user's container, by the user's groups.
 
-    The default server scopes plus the model service. JupyterHub keeps only the
-    scopes the user holds, so asking for the service is safe for everyone; later
-    groups ask for more (experts: publish models, admins: evaluations).
+    The default server scopes plus the model service's, as the user's groups
+    grant them: the default server token cannot reach services. JupyterHub
+    keeps only the scopes the user holds, so asking for more is never a leak.
     """
     scopes = {"users:activity!user", "access:servers!server"}
     groups = {group.name for group in spawner.user.groups}
-    if groups & set(GROUPS) or env("MLK_OPEN_ACCESS", "1") == "1":
-        scopes.add(SERVICE_ACCESS)
+    for group in groups & set(GROUP_SCOPES):
+        scopes.update(GROUP_SCOPES[group])
+    if OPEN_ACCESS:
+        scopes.update(GROUP_SCOPES["model-users"])
+    if spawner.user.admin:
+        scopes.update(GROUP_SCOPES["model-admins"])
     return sorted(scopes)
 
 
@@ -281,10 +333,23 @@ HUB_SECRETS = {"MLK_SHARED_PASSWORD", "MLK_ADMIN_PASSWORD"}
 service_environment = {
     name: value for name, value in os.environ.items() if name.startswith("MLK_") and name not in HUB_SECRETS
 }
+# The secret the registry sends with its push notifications (scripts/registry.sh
+# reads the same variable, or this file, to write the registry's config).
+events_secret = env("MLK_REGISTRY_EVENTS_SECRET")
+if not events_secret:
+    secret_file = DATA_DIR / "registry-events-secret"
+    if not secret_file.exists():
+        secret_file.write_text(secrets.token_urlsafe(24) + "\n")
+        secret_file.chmod(0o600)
+    events_secret = secret_file.read_text().strip()
 service_environment.update(
     {
+        "MLK_REGISTRY_EVENTS_SECRET": events_secret,
         "MLK_DATA_DIR": str(DATA_DIR),
         "MLK_REGISTRY_URL": REGISTRY_URL,
+        # Periodic catalog resyncs (seconds; 0 turns one off).
+        "MLK_CATALOG_QUICK_SYNC_SECONDS": env("MLK_CATALOG_QUICK_SYNC_SECONDS", "60"),
+        "MLK_CATALOG_DEEP_SYNC_SECONDS": env("MLK_CATALOG_DEEP_SYNC_SECONDS", "900"),
         # The Docker engine (the service is the only client of it).
         **({"DOCKER_HOST": os.environ["DOCKER_HOST"]} if "DOCKER_HOST" in os.environ else {}),
     }
@@ -300,6 +365,8 @@ c.JupyterHub.services = [
         "environment": service_environment,
         "display": False,  # an API, not a page for the hub's Services menu
         "oauth_no_confirm": True,
+        # What a browser's OAuth token may carry (never more than the user holds).
+        "oauth_client_allowed_scopes": sorted(c.JupyterHub.custom_scopes),
     }
 ]
 

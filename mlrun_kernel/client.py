@@ -1,20 +1,46 @@
-"""The notebook side of the model service: a small synchronous HTTP client.
+"""The notebook side of the model service: a synchronous HTTP client with typed methods.
 
 Inside a single-user server everything it needs is already in the environment:
 ``MLK_SERVICE_URL`` (set by the hub's ``jupyterhub_config.py``, the service's
 URL as the container reaches it) and ``JUPYTERHUB_API_TOKEN`` (the server's own
-hub token, granted ``access:services!service=models``). Widgets and notebooks
-just call ``Client()``.
+hub token, granted the service's scopes by ``server_token_scopes``). Elsewhere,
+pass ``url`` and ``token`` or set ``MLK_SERVICE_URL`` and ``MLK_SERVICE_TOKEN``.
+
+    from mlrun_kernel.client import Client
+
+    client = Client()
+    client.list_models(task="predict")
+    version = client.upload_dataset("iris.csv", name="iris")
+    run = client.start_run("iris-classifier", inputs={"data": version["ref"]},
+                           parameters={"threshold": 0.7})
+    run = client.wait_run(run["id"])
+    client.read_output(run["id"], "predictions.csv")
+
+Answers are plain JSON objects, typed with ``TypedDict``s (``Model``,
+``Dataset``, ``Run``, ...). Failures raise ``ServiceError`` subclasses that
+say what went wrong: ``AuthenticationFailed`` (401), ``PermissionDenied``
+(403), ``NotFound`` (404), ``Conflict`` (409), ``InvalidRequest`` (400, 413,
+415, 422; ``errors`` holds JSON pointers for bad run parameters) and
+``ServiceUnavailable`` (no answer, or 5xx).
 """
 
 from __future__ import annotations
 
+import json
 import os
-from typing import Any
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any, TypedDict, cast
 
 import httpx
 
 DEFAULT_SERVICE_URL = "http://127.0.0.1:8000/services/models/"
+CHUNK_BYTES = 8 * 1024 * 1024
+TERMINAL_STATES = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
+
+
+# ---- errors -------------------------------------------------------------------------
 
 
 class ServiceError(RuntimeError):
@@ -25,6 +51,176 @@ class ServiceError(RuntimeError):
         self.url = url
         self.status = status
         self.detail = detail
+        self.errors: list[dict[str, str]] = []
+
+
+class AuthenticationFailed(ServiceError):
+    """401: no token, or one the hub does not know."""
+
+
+class PermissionDenied(ServiceError):
+    """403: the token is valid, but its owner may not do this."""
+
+
+class NotFound(ServiceError):
+    """404: no such model, dataset, run or file (or one you may not see)."""
+
+
+class Conflict(ServiceError):
+    """409: the object is in a state that does not allow this (e.g. a dataset in use)."""
+
+
+class InvalidRequest(ServiceError):
+    """400/413/415/422: the request is wrong; ``errors`` has JSON pointers for parameters."""
+
+
+class ServiceUnavailable(ServiceError):
+    """The service did not answer, or failed (5xx)."""
+
+
+_BY_STATUS: dict[int, type[ServiceError]] = {
+    400: InvalidRequest,
+    401: AuthenticationFailed,
+    403: PermissionDenied,
+    404: NotFound,
+    409: Conflict,
+    413: InvalidRequest,
+    415: InvalidRequest,
+    422: InvalidRequest,
+}
+
+
+# ---- answers --------------------------------------------------------------------------
+
+
+class Task(TypedDict):
+    name: str
+    description: str | None
+
+
+class Model(TypedDict):
+    name: str
+    repository: str
+    tag: str | None
+    tags: list[str]
+    reference: str
+    digest: str
+    title: str | None
+    description: str | None
+    version: str | None
+    tasks: list[Task]
+    keywords: list[str]
+    problem: str | None
+
+
+class ModelDetail(Model):
+    manifest: dict[str, Any] | None
+    versions: list[dict[str, Any]]
+    problems: list[dict[str, Any]]
+
+
+class Upload(TypedDict):
+    id: str
+    owner: str
+    filename: str
+    received: int
+    expected_size: int | None
+    created_at: str
+    updated_at: str
+
+
+class DatasetVersion(TypedDict):
+    id: int
+    ref: str
+    owner: str
+    name: str
+    version: int
+    media_type: str
+    size: int
+    file_count: int
+    sha256: str
+    source_name: str
+    created_at: str
+
+
+class Dataset(TypedDict):
+    id: int
+    ref: str
+    owner: str
+    name: str
+    description: str
+    visibility: str
+    group: str | None
+    created_at: str
+    updated_at: str
+    latest_version: int
+    version_count: int
+    size: int
+    media_type: str
+    file_count: int
+
+
+class SignedUrl(TypedDict):
+    url: str
+    method: str
+    expires: int
+
+
+class Output(TypedDict):
+    path: str
+    size: int
+
+
+class Run(TypedDict):
+    id: str
+    owner: str
+    model: str
+    model_ref: str
+    model_version: str | None
+    digest: str
+    task: str
+    inputs: dict[str, Any]
+    parameters: dict[str, Any]
+    resources: dict[str, Any]
+    state: str
+    reason: str | None
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    attempts: int
+    progress: float | None
+    progress_message: str | None
+    exit_code: int | None
+    outputs: list[Output]
+    outputs_bytes: int | None
+    metrics: dict[str, Any] | None
+    result: Any
+    failure_text: str | None
+    warnings: list[str]
+    log_lines: int
+    log_truncated: bool
+    reused_from: str | None
+    queue_position: int | None
+    events: list[dict[str, Any]]
+
+
+class RunPage(TypedDict):
+    runs: list[Run]
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class LogLine(TypedDict):
+    seq: int
+    at: str
+    stream: str
+    text: str
+
+
+def _clean(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if v is not None}
 
 
 class Client:
@@ -40,9 +236,12 @@ class Client:
     ) -> None:
         base = url or os.environ.get("MLK_SERVICE_URL") or DEFAULT_SERVICE_URL
         self.url = base.rstrip("/") + "/"
-        token = token if token is not None else os.environ.get("JUPYTERHUB_API_TOKEN")
+        if token is None:
+            token = os.environ.get("MLK_SERVICE_TOKEN") or os.environ.get("JUPYTERHUB_API_TOKEN")
         headers = {"Authorization": f"token {token}"} if token else {}
         self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout, transport=transport)
+        origin = httpx.URL(self.url)
+        self._origin = f"{origin.scheme}://{origin.netloc.decode()}"
 
     def __enter__(self) -> Client:
         return self
@@ -53,36 +252,360 @@ class Client:
     def close(self) -> None:
         self._http.close()
 
-    def health(self) -> dict[str, Any]:
-        """The service's health answer (no token needed)."""
-        return self._get("api/health")
+    # ---- plumbing -------------------------------------------------------------------
 
-    def list_models(self) -> list[dict[str, Any]]:
-        """Every model image tag in the registry: repository, tag, digest, title, ... or problem."""
-        return self._get("api/models")
-
-    def _get(self, path: str) -> Any:
-        url = self.url + path
-        try:
-            response = self._http.get(path)
-        except httpx.HTTPError as exc:
-            raise ServiceError(
-                f"cannot reach the model service at {url}: {exc}. "
-                "Is the hub's 'models' service running, and MLK_SERVICE_URL right?",
-                url=url,
-            ) from exc
-        if response.is_success:
-            return response.json()
+    def _error(self, method: str, url: str, response: httpx.Response) -> ServiceError:
         detail: Any = response.text.strip()[:500]
+        errors: list[dict[str, str]] = []
         try:
             body = response.json()
             if isinstance(body, dict) and "detail" in body:
                 detail = body["detail"]
+                errors = list(body.get("errors") or [])
         except ValueError:
             pass
-        raise ServiceError(
-            f"the model service answered {response.status_code} at GET {url}: {detail}",
+        text = detail if isinstance(detail, str) else json.dumps(detail)
+        if errors:
+            text += "".join(f"\n  {e.get('path') or '/'}: {e.get('message')}" for e in errors)
+        status = response.status_code
+        kind = _BY_STATUS.get(status, ServiceUnavailable if status >= 500 else ServiceError)
+        error = kind(
+            f"the model service answered {status} at {method} {url}: {text}",
             url=url,
-            status=response.status_code,
+            status=status,
             detail=detail,
         )
+        error.errors = errors
+        return error
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        url = self.url + path
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable(
+                f"cannot reach the model service at {url}: {exc}. "
+                "Is the hub's 'models' service running, and MLK_SERVICE_URL right?",
+                url=url,
+            ) from exc
+        if not response.is_success:
+            raise self._error(method, url, response)
+        return response
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._send(method, path, **kwargs)
+        return response.json() if response.content else None
+
+    def _get(self, path: str, **params: Any) -> Any:
+        return self._json("GET", path, params=_clean(params))
+
+    # ---- the service ----------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        """The service's health answer (no token needed)."""
+        return cast(dict[str, Any], self._get("api/health"))
+
+    def me(self) -> dict[str, Any]:
+        """Who the token belongs to: name, groups, the service scopes it grants."""
+        return cast(dict[str, Any], self._get("api/me"))
+
+    # ---- models ---------------------------------------------------------------------
+
+    def list_models(
+        self,
+        search: str | None = None,
+        *,
+        keyword: str | None = None,
+        task: str | None = None,
+        has_problems: bool | None = None,
+    ) -> list[dict[str, Any]]:
+        """Model cards from the catalog (models with broken labels: experts and admins only).
+
+        Each card has the ``Model`` shape; it is typed as a plain dict because the
+        gallery widget groups and extends the cards it gets.
+        """
+        return cast(
+            list[dict[str, Any]],
+            self._get("api/models", search=search, keyword=keyword, task=task, has_problems=has_problems),
+        )
+
+    def get_model(self, name: str) -> ModelDetail:
+        """A model with its manifest, versions and (experts, admins) problems."""
+        return cast(ModelDetail, self._get(f"api/models/{name}"))
+
+    def catalog_status(self) -> dict[str, Any]:
+        return cast(dict[str, Any], self._get("api/catalog"))
+
+    def sync_catalog(self, *, deep: bool = True) -> dict[str, Any]:
+        """Admins: resync the catalog with the registry now."""
+        return cast(dict[str, Any], self._json("POST", "api/catalog/sync", params={"deep": deep}))
+
+    # ---- datasets -------------------------------------------------------------------
+
+    def start_upload(self, filename: str, size: int | None = None) -> Upload:
+        return cast(Upload, self._json("POST", "api/uploads", json={"filename": filename, "size": size}))
+
+    def upload_status(self, upload_id: str) -> Upload:
+        return cast(Upload, self._get(f"api/uploads/{upload_id}"))
+
+    def send_chunk(self, upload_id: str, offset: int, data: bytes) -> Upload:
+        return cast(
+            Upload,
+            self._json(
+                "PATCH",
+                f"api/uploads/{upload_id}",
+                params={"offset": offset},
+                content=data,
+                headers={"Content-Type": "application/octet-stream"},
+            ),
+        )
+
+    def complete_upload(
+        self,
+        upload_id: str,
+        name: str,
+        *,
+        description: str | None = None,
+        visibility: str | None = None,
+        group: str | None = None,
+        unpack: bool = True,
+    ) -> DatasetVersion:
+        body = _clean({"name": name, "description": description, "visibility": visibility, "group": group})
+        body["unpack"] = unpack
+        return cast(DatasetVersion, self._json("POST", f"api/uploads/{upload_id}/complete", json=body))
+
+    def abort_upload(self, upload_id: str) -> None:
+        self._send("DELETE", f"api/uploads/{upload_id}")
+
+    def upload_url(self, upload_id: str) -> SignedUrl:
+        """A short-lived URL (relative to the service's origin) a browser can PATCH chunks to."""
+        return cast(SignedUrl, self._json("POST", f"api/uploads/{upload_id}/signed-url"))
+
+    def upload_dataset(
+        self,
+        source: str | os.PathLike[str] | IO[bytes] | bytes,
+        name: str,
+        *,
+        filename: str | None = None,
+        description: str | None = None,
+        visibility: str | None = None,
+        group: str | None = None,
+        unpack: bool = True,
+        chunk_bytes: int = CHUNK_BYTES,
+        resume: str | None = None,
+    ) -> DatasetVersion:
+        """Upload a file (path, binary file object or bytes) as the next version of ``name``.
+
+        Sent in chunks, never read whole into memory; ``resume`` (an upload id)
+        continues an interrupted upload from where the service says it stopped.
+        """
+        opened = False
+        if isinstance(source, bytes):
+            size: int | None = len(source)
+            filename = filename or name
+            stream: IO[bytes] | None = None
+        elif isinstance(source, (str, os.PathLike)):
+            path = Path(source)
+            size, filename = path.stat().st_size, filename or path.name
+            stream, opened = path.open("rb"), True
+        else:
+            stream, size = source, None
+            filename = filename or os.path.basename(str(getattr(source, "name", ""))) or name
+        try:
+            upload = self.upload_status(resume) if resume else self.start_upload(filename, size)
+            offset = upload["received"]
+            if isinstance(source, bytes):
+                pieces: Iterable[bytes] = (
+                    source[i : i + chunk_bytes] for i in range(offset, len(source), chunk_bytes)
+                )
+            else:
+                assert stream is not None
+                if offset:
+                    stream.seek(offset)
+                pieces = iter(lambda: stream.read(chunk_bytes), b"")
+            for piece in pieces:
+                upload = self.send_chunk(upload["id"], offset, piece)
+                offset = upload["received"]
+        finally:
+            if opened and stream is not None:
+                stream.close()
+        return self.complete_upload(
+            upload["id"], name, description=description, visibility=visibility, group=group, unpack=unpack
+        )
+
+    def list_datasets(self, *, owner: str | None = None) -> list[Dataset]:
+        """Datasets you can see: yours, your groups', public ones (admins: all)."""
+        return cast(list[Dataset], self._get("api/datasets", owner=owner))
+
+    @staticmethod
+    def _ref(ref: str) -> str:
+        if "/" not in ref:
+            raise ValueError(f"say whose dataset: 'owner/{ref}', not {ref!r}")
+        return ref
+
+    def get_dataset(self, ref: str) -> dict[str, Any]:
+        """A dataset (``owner/name``) with its versions."""
+        return cast(dict[str, Any], self._get(f"api/datasets/{self._ref(ref)}"))
+
+    def preview_dataset(self, ref: str, version: int | None = None) -> dict[str, Any]:
+        return cast(dict[str, Any], self._get(f"api/datasets/{self._ref(ref)}/preview", version=version))
+
+    def dataset_files(self, ref: str, version: int | None = None) -> list[dict[str, Any]]:
+        return cast(list[dict[str, Any]], self._get(f"api/datasets/{self._ref(ref)}/files", version=version))
+
+    def download_dataset(
+        self, ref: str, dest: str | os.PathLike[str], *, version: int | None = None, path: str | None = None
+    ) -> Path:
+        """Write one file of a dataset version to ``dest``, streamed."""
+        params = _clean({"version": version, "path": path})
+        return self._download(f"api/datasets/{self._ref(ref)}/download", Path(dest), params)
+
+    def download_url(self, ref: str, *, version: int | None = None, path: str | None = None) -> SignedUrl:
+        """A short-lived URL that fetches one file without a token (for browsers)."""
+        params = _clean({"version": version, "path": path})
+        return cast(
+            SignedUrl, self._json("POST", f"api/datasets/{self._ref(ref)}/download-url", params=params)
+        )
+
+    def absolute(self, signed: SignedUrl) -> str:
+        """A signed URL made absolute against the service's origin."""
+        return self._origin + signed["url"]
+
+    def share_dataset(self, ref: str, visibility: str, group: str | None = None) -> Dataset:
+        """``private``, ``group`` (with ``group``) or ``public``."""
+        body = _clean({"visibility": visibility, "group": group})
+        return cast(Dataset, self._json("PUT", f"api/datasets/{self._ref(ref)}/sharing", json=body))
+
+    def delete_dataset(self, ref: str) -> None:
+        self._send("DELETE", f"api/datasets/{self._ref(ref)}")
+
+    # ---- runs -----------------------------------------------------------------------
+
+    def start_run(
+        self,
+        model: str,
+        *,
+        task: str = "predict",
+        inputs: dict[str, str] | None = None,
+        parameters: dict[str, Any] | None = None,
+        reuse: bool = False,
+    ) -> Run:
+        """Queue a run; ``InvalidRequest.errors`` lists bad parameters by JSON pointer."""
+        body = {
+            "model": model,
+            "task": task,
+            "inputs": inputs or {},
+            "parameters": parameters or {},
+            "reuse": reuse,
+        }
+        return cast(Run, self._json("POST", "api/runs", json=body))
+
+    def list_runs(
+        self,
+        *,
+        owner: str | None = None,
+        state: str | None = None,
+        model: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> RunPage:
+        return cast(
+            RunPage,
+            self._get("api/runs", owner=owner, state=state, model=model, limit=limit, offset=offset),
+        )
+
+    def get_run(self, run_id: str) -> Run:
+        return cast(Run, self._get(f"api/runs/{run_id}"))
+
+    def queue_position(self, run_id: str) -> int | None:
+        """1 = next to start; None when the run is not queued."""
+        return cast(int | None, self._get(f"api/runs/{run_id}/queue")["position"])
+
+    def run_logs(self, run_id: str, *, after: int = 0, limit: int = 1000) -> list[LogLine]:
+        return cast(list[LogLine], self._get(f"api/runs/{run_id}/logs", after=after, limit=limit))
+
+    def follow_logs(self, run_id: str, *, after: int = 0) -> Iterator[LogLine]:
+        """Log lines as they come (Server-Sent Events), until the run ends."""
+        url = f"api/runs/{run_id}/logs/stream"
+        try:
+            with self._http.stream("GET", url, params={"after": after}, timeout=None) as response:
+                if not response.is_success:
+                    response.read()
+                    raise self._error("GET", self.url + url, response)
+                event, data = "", ""
+                for line in response.iter_lines():
+                    if line.startswith("event:"):
+                        event = line[6:].strip()
+                    elif line.startswith("data:"):
+                        data += line[5:].strip()
+                    elif not line:
+                        if event == "log" and data:
+                            yield cast(LogLine, json.loads(data))
+                        if event == "end":
+                            return
+                        event, data = "", ""
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable(
+                f"the log stream of run {run_id} broke: {exc}", url=self.url + url
+            ) from exc
+
+    def wait_run(self, run_id: str, *, timeout: float | None = None, poll: float = 1.0) -> Run:
+        """The run once it has ended; ``TimeoutError`` after ``timeout`` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            run = self.get_run(run_id)
+            if run["state"] in TERMINAL_STATES:
+                return run
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"run {run_id} is still {run['state']} after {timeout} s")
+            time.sleep(poll)
+
+    def run_outputs(self, run_id: str) -> list[Output]:
+        return cast(list[Output], self._get(f"api/runs/{run_id}/outputs"))
+
+    def read_output(self, run_id: str, path: str) -> bytes:
+        """The bytes of one output file (small files; use ``download_output`` for big ones)."""
+        return self._send("GET", f"api/runs/{run_id}/outputs/{path}").content
+
+    def download_output(self, run_id: str, path: str, dest: str | os.PathLike[str]) -> Path:
+        return self._download(f"api/runs/{run_id}/outputs/{path}", Path(dest), {})
+
+    def preview_output(self, run_id: str, path: str) -> dict[str, Any]:
+        return cast(dict[str, Any], self._get(f"api/runs/{run_id}/preview/{path}"))
+
+    def cancel_run(self, run_id: str) -> Run:
+        return cast(Run, self._json("POST", f"api/runs/{run_id}/cancel"))
+
+    def rerun(self, run_id: str, *, reuse: bool = False) -> Run:
+        """A new run with the same model digest, dataset versions and parameters."""
+        return cast(Run, self._json("POST", f"api/runs/{run_id}/rerun", params={"reuse": reuse}))
+
+    def delete_run(self, run_id: str) -> None:
+        self._send("DELETE", f"api/runs/{run_id}")
+
+    # ---- admins ---------------------------------------------------------------------
+
+    def audit_log(self, **filters: Any) -> dict[str, Any]:
+        """Admins: ``actor``, ``action``, ``object_type``, ``object_id``, ``since``, ``limit``..."""
+        return cast(dict[str, Any], self._get("api/admin/audit", **filters))
+
+    def metrics(self) -> str:
+        """Admins: the Prometheus text exposition."""
+        return self._send("GET", "metrics").text
+
+    # ---- helpers --------------------------------------------------------------------
+
+    def _download(self, path: str, dest: Path, params: dict[str, Any]) -> Path:
+        url = self.url + path
+        try:
+            with self._http.stream("GET", path, params=params) as response:
+                if not response.is_success:
+                    response.read()
+                    raise self._error("GET", url, response)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                with dest.open("wb") as out:
+                    for chunk in response.iter_bytes(1024 * 1024):
+                        out.write(chunk)
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable(f"download from {url} broke: {exc}", url=url) from exc
+        return dest

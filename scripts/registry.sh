@@ -7,7 +7,9 @@
 #   registry.sh stop STATE_DIR
 #
 # STATE_DIR holds config.yml, registry.pid, registry.log and storage/.
-# NOTIFY_URL, when given, receives the registry's push/delete events.
+# NOTIFY_URL, when given, receives the registry's push/delete events, with
+# "Authorization: Bearer <secret>": the secret is MLK_REGISTRY_EVENTS_SECRET, else
+# the one jupyterhub_config.py keeps in $MLK_DATA_DIR/registry-events-secret.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 template="$here/../hub/registry/config.yml.in"
@@ -24,19 +26,32 @@ start)
   command -v docker-registry >/dev/null || { echo "docker-registry is not installed (apt-get install docker-registry)" >&2; exit 1; }
   notifications=""
   if [ -n "$notify" ]; then
+    secret=${MLK_REGISTRY_EVENTS_SECRET:-}
+    secret_file="${MLK_DATA_DIR:-$here/../data}/registry-events-secret"
+    if [ -z "$secret" ] && [ -f "$secret_file" ]; then secret=$(cat "$secret_file"); fi
+    headers=""
+    if [ -n "$secret" ]; then
+      headers="
+      headers:
+        Authorization: [\"Bearer $secret\"]"
+    fi
     notifications="notifications:
   endpoints:
     - name: mlrun-kernel
-      url: $notify
+      url: $notify$headers
       timeout: 2s
       threshold: 5
       backoff: 1s
-      ignoredmediatypes: [application/octet-stream]"
+      ignoredmediatypes: [application/octet-stream]
+      ignore:
+        mediatypes: [application/octet-stream]
+        actions: [pull]"
   fi
   storage=$(cd "$state/storage" && pwd)
   awk -v addr="$addr" -v storage="$storage" -v notif="$notifications" '
     { gsub("@ADDR@", addr); gsub("@STORAGE@", storage); if ($0 == "@NOTIFICATIONS@") $0 = notif; print }
   ' "$template" > "$state/config.yml"
+  chmod 600 "$state/config.yml"
   nohup docker-registry serve "$state/config.yml" >> "$state/registry.log" 2>&1 &
   echo $! > "$state/registry.pid"
   for _ in $(seq 1 100); do

@@ -15,9 +15,7 @@ from mlrun_kernel.cli import build, datasets, models, runs, status
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="mlk", description="Run ML models shipped as Docker images."
-    )
+    parser = argparse.ArgumentParser(prog="mlk", description="Run ML models shipped as Docker images.")
     parser.add_argument("--version", action="version", version=f"mlk {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (build, models, datasets, runs, status):

@@ -11,13 +11,9 @@ from mlrun_kernel.build import build_model
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser(
-        "build", help="build a model image (labels from mlk.yaml) and optionally push it"
-    )
+    p = sub.add_parser("build", help="build a model image (labels from mlk.yaml) and optionally push it")
     p.add_argument("folder", type=Path, help="folder with mlk.yaml and a Dockerfile")
-    p.add_argument(
-        "--push", action="store_true", help="push the version and latest tags to the registry"
-    )
+    p.add_argument("--push", action="store_true", help="push the version and latest tags to the registry")
     p.add_argument("--registry", help="host:port to tag for (default: MLK_REGISTRY_URL's host)")
     p.add_argument("--quiet", "-q", action="store_true", help="do not stream the build output")
     p.set_defaults(handler=run)

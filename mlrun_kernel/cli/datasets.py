@@ -13,6 +13,7 @@ import getpass
 import os
 from typing import Any
 
+from mlrun_kernel.cli import remote
 from mlrun_kernel.cli.output import emit, table
 from mlrun_kernel.datasets import Datasets, DatasetVersionInfo, Principal
 from mlrun_kernel.datasets.service import VISIBILITIES, human_bytes
@@ -92,6 +93,7 @@ def _version_text(v: DatasetVersionInfo) -> str:
     return "\n".join(lines)
 
 
+@remote.or_remote(remote.datasets_upload)
 def run_upload(args: argparse.Namespace) -> int:
     info = open_datasets().upload_file(
         current_user(),
@@ -109,6 +111,7 @@ def run_upload(args: argparse.Namespace) -> int:
     return 0
 
 
+@remote.or_remote(remote.datasets_list)
 def run_list(args: argparse.Namespace) -> int:
     rows = [_jsonable(d) for d in open_datasets().list(current_user())]
     if args.json:
@@ -135,6 +138,7 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
+@remote.or_remote(remote.datasets_show)
 def run_show(args: argparse.Namespace) -> int:
     ds = open_datasets()
     user = current_user()
@@ -189,12 +193,14 @@ def preview_text(preview: dict[str, Any]) -> str:
     return f"(no preview: {preview.get('reason', 'none')})"
 
 
+@remote.or_remote(remote.datasets_preview)
 def run_preview(args: argparse.Namespace) -> int:
     preview = open_datasets().preview(current_user(), args.name, args.version)
     emit(preview if args.json else preview_text(preview), as_json=args.json)
     return 0
 
 
+@remote.or_remote(remote.datasets_rm)
 def run_rm(args: argparse.Namespace) -> int:
     ds = open_datasets()
     user = current_user()

@@ -19,6 +19,7 @@ from mlrun_kernel.catalog import (
     resolve_version,
     sync_catalog,
 )
+from mlrun_kernel.cli import remote
 from mlrun_kernel.cli.output import emit
 from mlrun_kernel.config import settings
 from mlrun_kernel.registry import RegistryClient
@@ -72,6 +73,7 @@ def _row(model: ModelSummary) -> dict[str, Any]:
     }
 
 
+@remote.or_remote(remote.models_list)
 def run_list(args: argparse.Namespace) -> int:
     store = synced_store()
     models = list_models(
@@ -93,6 +95,7 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
+@remote.or_remote(remote.models_show)
 def run_show(args: argparse.Namespace) -> int:
     name, sep, ref = args.name.partition("@") if "@" in args.name else args.name.partition(":")
     store = synced_store()

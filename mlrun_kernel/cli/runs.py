@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from mlrun_kernel.cli import remote
 from mlrun_kernel.cli.output import emit
 from mlrun_kernel.runs import Executor, LocalInput, RunInfo, RunRequest
 from mlrun_kernel.store import open_store
@@ -171,6 +172,7 @@ def _as_dict(info: RunInfo) -> dict[str, Any]:
     return asdict(info) | {"outputs_dir": str(info.outputs_dir)}
 
 
+@remote.or_remote(remote.runs_start)
 def run_run(args: argparse.Namespace) -> int:
     from mlrun_kernel.cli.models import synced_store
 
@@ -180,6 +182,7 @@ def run_run(args: argparse.Namespace) -> int:
     return _carry_out(executor, info, args)
 
 
+@remote.or_remote(remote.runs_list)
 def run_list(args: argparse.Namespace) -> int:
     runs = _executor().list(owner=args.owner, state=args.state, limit=args.limit)
     if args.json:
@@ -203,6 +206,7 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
+@remote.or_remote(remote.runs_show)
 def run_show(args: argparse.Namespace) -> int:
     info = _executor().get(args.run_id)
     if args.json:
@@ -228,6 +232,7 @@ def run_show(args: argparse.Namespace) -> int:
     return 0
 
 
+@remote.or_remote(remote.runs_logs)
 def run_logs(args: argparse.Namespace) -> int:
     executor = _executor()
     lines = executor.follow(args.run_id) if args.follow else executor.logs(args.run_id)
@@ -237,6 +242,7 @@ def run_logs(args: argparse.Namespace) -> int:
     return 0
 
 
+@remote.or_remote(remote.runs_cancel)
 def run_cancel(args: argparse.Namespace) -> int:
     info = _executor().cancel(args.run_id, by=_me())
     print(f"run {info.id} {info.state}" + (f": {info.reason}" if info.reason else ""))

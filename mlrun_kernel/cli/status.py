@@ -29,9 +29,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = settings()
     hub_url = os.environ.get("MLK_PUBLIC_URL", "http://127.0.0.1:8000")
     lines = {
-        "docker engine": _check(
-            "docker", lambda: "up, server " + docker.from_env().version()["Version"]
-        ),
+        "docker engine": _check("docker", lambda: "up, server " + docker.from_env().version()["Version"]),
         "registry": _check(
             "registry",
             lambda: (
@@ -43,11 +41,7 @@ def run(args: argparse.Namespace) -> int:
         "models": _check(
             "models",
             lambda: (
-                ", ".join(
-                    sorted(
-                        {f"{e.repository}:{e.tag}" for e in list_registry_models(cfg.registry_url)}
-                    )
-                )
+                ", ".join(sorted({f"{e.repository}:{e.tag}" for e in list_registry_models(cfg.registry_url)}))
                 or "none"
             ),
         ),

@@ -4,160 +4,149 @@ The hub starts this process as the managed service ``models`` and routes
 ``/services/models/`` to it through the proxy; single-user containers call it
 directly on the docker0 address with their own hub token (``MLK_SERVICE_URL``).
 
-Routes (``{prefix}`` is ``JUPYTERHUB_SERVICE_PREFIX``, ``/services/models/``):
+How the modules stack, from the wire inwards:
 
-- ``GET {prefix}api/health``: liveness, no auth.
-- ``GET {prefix}api/models``: the model images in the registry, read from their
-  labels without pulling (``mlrun_kernel.catalog.list_registry_models``).
+- ``app`` (this module): ``create_app`` wires the routers, the error handlers,
+  the latency middleware and the lifespan (catalog keeper, run executor);
+- ``deps`` + ``scopes``: every request is checked against one route table;
+- ``auth`` + ``oauth``: hub tokens (header or browser cookie), a static
+  development token; ``signing``: signed URLs; ``audit``: the audit log;
+- ``routes/``: ``models``, ``datasets``, ``runs``, ``events``, ``admin``,
+  ``system``: thin layers over ``mlrun_kernel.catalog``, ``.datasets``, ``.runs``;
+- ``catalog``: startup, periodic and push-driven catalog syncs; ``metrics``:
+  Prometheus; ``threads``: the one door to blocking calls.
 
-Every route but health needs a hub token with ``access:services!service=models``
-(see ``auth.py``). This is the walking skeleton; datasets, runs, builds and
-evaluations come as further routers on the same app.
+The OpenAPI schema is at ``{prefix}openapi.json``, the interactive docs at
+``{prefix}docs``; docs/service.md is the guide.
 """
 
 from __future__ import annotations
 
-import os
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Annotated
+from urllib.parse import urlsplit
 
-import anyio.to_thread
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+import anyio
+from fastapi import Depends, FastAPI
+from fastapi.routing import APIRoute
+from starlette.routing import Route
 
 from mlrun_kernel import __version__
-from mlrun_kernel.catalog import CatalogEntry, list_registry_models
-from mlrun_kernel.config import settings
-from mlrun_kernel.registry import RegistryError
-from mlrun_kernel.service.auth import AuthError, HubTokenAuth, HubUser, token_from_header
+from mlrun_kernel.datasets import Datasets
+from mlrun_kernel.service import errors
+from mlrun_kernel.service.auth import Authenticator, HubTokenAuth
+from mlrun_kernel.service.catalog import CatalogKeeper
+from mlrun_kernel.service.config import ServiceSettings
+from mlrun_kernel.service.deps import Platform, ServiceRoute, authorize
+from mlrun_kernel.service.metrics import LatencyMiddleware, ServiceMetrics
+from mlrun_kernel.service.routes import admin, datasets, events, models, runs, system
+from mlrun_kernel.service.threads import in_thread, set_thread_pool_size
+from mlrun_kernel.store import Store, open_store
+
+log = logging.getLogger(__name__)
+THREADS = 64
 
 
-@dataclass(frozen=True)
-class ServiceSettings:
-    """Where the service sits; JupyterHub sets the ``JUPYTERHUB_*`` variables for it."""
+def _executor(config: ServiceSettings, store: Store, registry_host: str) -> object | None:
+    """The run executor, or None (runs answer 503) when the engine cannot be reached."""
+    try:
+        from mlrun_kernel.runs import Executor, run_settings
 
-    name: str = "models"
-    prefix: str = "/services/models/"
-    url: str = "http://127.0.0.1:8090"
-    hub_api_url: str = "http://127.0.0.1:8081/hub/api"
-    registry_url: str = "http://127.0.0.1:5000"
-    auth_cache_seconds: float = 60.0
-
-    @classmethod
-    def from_env(cls) -> ServiceSettings:
-        prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", cls.prefix)
-        return cls(
-            name=os.environ.get("JUPYTERHUB_SERVICE_NAME", cls.name),
-            prefix=prefix if prefix.endswith("/") else prefix + "/",
-            url=os.environ.get("JUPYTERHUB_SERVICE_URL", cls.url),
-            hub_api_url=os.environ.get("JUPYTERHUB_API_URL", cls.hub_api_url),
-            registry_url=settings().registry_url,
-            auth_cache_seconds=float(os.environ.get("MLK_AUTH_CACHE_SECONDS", cls.auth_cache_seconds)),
-        )
+        root = run_settings().runs_dir or config.data_dir / "runs"
+        return Executor(store, root=root, registry=registry_host)
+    except Exception as exc:
+        log.warning("runs are off: the run executor could not be created: %s", exc)
+        return None
 
 
-class TaskSummary(BaseModel):
-    name: str
-    description: str | None = None
+def create_app(
+    config: ServiceSettings | None = None, *, store: Store | None = None, executor: object | None = None
+) -> FastAPI:
+    """The service app for ``config`` (by default read from the environment).
 
-
-class ModelSummary(BaseModel):
-    """One tag of a model repository, as the gallery shows it."""
-
-    repository: str
-    tag: str
-    digest: str
-    reference: str
-    title: str | None = None
-    description: str | None = None
-    version: str | None = None
-    tasks: list[TaskSummary] = []
-    keywords: list[str] = []
-    problem: str | None = None
-
-
-class Health(BaseModel):
-    status: str
-    version: str
-
-
-def model_summary(entry: CatalogEntry, registry_host: str) -> ModelSummary:
-    """What the API says about a catalog entry; broken images keep only their ``problem``."""
-    summary = ModelSummary(
-        repository=entry.repository,
-        tag=entry.tag,
-        digest=entry.digest,
-        reference=f"{registry_host}/{entry.repository}:{entry.tag}",
-        problem=entry.problem,
-    )
-    if entry.image is None:
-        return summary
-    metadata, manifest = entry.image.metadata, entry.image.manifest
-    return summary.model_copy(
-        update={
-            "title": metadata.title,
-            "description": metadata.description,
-            "version": metadata.version,
-            "tasks": [
-                TaskSummary(name=name, description=task.description) for name, task in manifest.tasks.items()
-            ],
-            "keywords": list(manifest.keywords),
-        }
-    )
-
-
-async def current_user(request: Request) -> HubUser:
-    """The FastAPI dependency of every route but health: the caller, checked with the hub."""
-    auth: HubTokenAuth = request.app.state.auth
-    return await auth.authenticate(token_from_header(request.headers.get("authorization")))
-
-
-CurrentUser = Annotated[HubUser, Depends(current_user)]
-
-
-def create_app(config: ServiceSettings | None = None) -> FastAPI:
-    """The service app for ``config`` (by default read from the environment)."""
+    ``store`` and ``executor`` replace the ones the config names (tests and
+    benchmarks share them with the code they compare against).
+    """
     config = config or ServiceSettings.from_env()
-    auth = HubTokenAuth(config.hub_api_url, config.name, cache_seconds=config.auth_cache_seconds)
-    registry_host = config.registry_url.split("://", 1)[-1].rstrip("/")
+    store = store or open_store(config.store_url or f"sqlite:///{config.data_dir / 'mlrun-kernel.sqlite'}")
+    registry_host = urlsplit(config.registry_url).netloc or config.registry_url
+    hub = HubTokenAuth(config.hub_api_url, config.name, cache_seconds=config.auth_cache_seconds)
+    browser = None
+    if config.hub_oauth:
+        from mlrun_kernel.service.oauth import BrowserLogin
+
+        browser = BrowserLogin(config)
+    platform = Platform(
+        config=config,
+        store=store,
+        datasets=Datasets(store, config.data_dir),
+        catalog=CatalogKeeper(
+            store,
+            config.registry_url,
+            quick_sync_seconds=config.quick_sync_seconds,
+            deep_sync_seconds=config.deep_sync_seconds,
+        ),
+        auth=Authenticator(hub, static_token=config.static_token, static_user=config.static_user),
+        metrics=ServiceMetrics(store),
+        registry_host=registry_host,
+        executor=executor if executor is not None else _executor(config, store, registry_host),  # type: ignore[arg-type]
+        browser=browser,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        await auth.aclose()
-
-    api = APIRouter(prefix=f"{config.prefix}api")
-
-    @api.get("/health", response_model=Health)
-    async def health() -> Health:
-        return Health(status="ok", version=__version__)
-
-    @api.get("/models", response_model=list[ModelSummary])
-    async def models(user: CurrentUser) -> list[ModelSummary]:
-        try:
-            entries = await anyio.to_thread.run_sync(list_registry_models, config.registry_url)
-        except RegistryError as exc:
-            raise HTTPException(502, f"cannot read the model registry: {exc}") from exc
-        return [model_summary(entry, registry_host) for entry in entries]
+        set_thread_pool_size(THREADS)
+        started_executor = False
+        if platform.executor is not None and config.run_executor and executor is None:
+            await in_thread(platform.executor.start)
+            started_executor = True
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(platform.catalog.run)
+            with anyio.move_on_after(config.startup_sync_wait_seconds):
+                await platform.catalog.first_sync.wait()
+            try:
+                yield
+            finally:
+                tasks.cancel_scope.cancel()
+                if started_executor and platform.executor is not None:
+                    await in_thread(platform.executor.stop)
+                await platform.auth.aclose()
 
     app = FastAPI(
         title="mlrun-kernel model service",
         version=__version__,
+        description="Models, datasets and runs of the platform; see docs/service.md.",
         lifespan=lifespan,
-        docs_url=f"{config.prefix}api/docs",
-        openapi_url=f"{config.prefix}api/openapi.json",
+        docs_url=f"{config.prefix}docs",
+        openapi_url=f"{config.prefix}openapi.json",
         redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.config = config
-    app.state.auth = auth
-    app.include_router(api)
+    app.state.platform = platform
 
-    @app.exception_handler(AuthError)
-    async def auth_failed(request: Request, exc: AuthError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "token"} if exc.status == 401 else None
-        return JSONResponse({"detail": exc.message}, status_code=exc.status, headers=headers)
-
+    checked = [Depends(authorize)]
+    table = [  # the framework's own pages: the OpenAPI schema and the docs
+        ServiceRoute(method, route.path.removeprefix(config.prefix), None)
+        for route in app.routes
+        if isinstance(route, Route)
+        for method in sorted(route.methods or ())
+        if method != "HEAD"
+    ]
+    areas = [(system.api, "api")]
+    areas += [
+        (area, "api") for area in (models.router, datasets.router, runs.router, events.router, admin.router)
+    ]
+    areas += [(system.top, "")]
+    for area, base in areas:
+        for route in area.routes:
+            if isinstance(route, APIRoute):
+                relative = base + route.path if base else route.path.lstrip("/")
+                table += [ServiceRoute(m, relative, route.endpoint) for m in sorted(route.methods or ())]
+        app.include_router(area, prefix=(config.prefix + base).rstrip("/"), dependencies=checked)
+    app.state.routes = table
+    app.state.route_rules = {(r.method, r.endpoint): r.path for r in table if r.endpoint is not None}
+    errors.install(app)
+    app.add_middleware(LatencyMiddleware, metrics=platform.metrics)
     return app

@@ -8,22 +8,32 @@ Layers, from the wire inwards:
   with that very token, as JupyterHub's own ``HubAuth`` does), keeps the answer
   for ``cache_seconds``, and checks that the token carries the service's access
   scope (``access:services!service=<name>``, or ``access:services``).
-- ``HubUser``: what the rest of the service learns about the caller.
+- ``HubUser``: what the hub says about the owner of a token.
+- ``Caller``: what the rest of the service learns: name, groups, and the custom
+  scopes (``scopes.py``) the token grants, with ``is_admin`` for
+  ``custom:models:admin``. A static development token (``MLK_SERVICE_STATIC_TOKEN``)
+  makes an admin caller without asking any hub.
+- ``oauth.py`` adds the browser side: the hub's OAuth flow ending in a cookie
+  that holds the token, checked here like any other token.
 
-``app.py`` turns ``HubTokenAuth.authenticate`` into the FastAPI dependency
-that every route except health uses. Failures are ``AuthError`` with an HTTP
-status (401: no or bad token, 403: valid token without the scope, 502: the hub
-could not be asked) and a message that says what to do.
+``deps.py`` turns ``Authenticator.authenticate`` into the dependency that
+checks every request against the route table. Failures are ``AuthError`` with
+an HTTP status (401: no or bad token, 403: valid token without the scope, 502:
+the hub could not be asked) and a message that says what to do.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import httpx
+
+from mlrun_kernel.datasets import Principal
+from mlrun_kernel.service import scopes as scope_table
 
 
 class AuthError(Exception):
@@ -131,3 +141,62 @@ class HubTokenAuth:
             scopes=frozenset(model.get("scopes") or ()),
             kind=str(model.get("kind", "user")),
         )
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling and what they may do (custom scopes, with what they imply)."""
+
+    name: str
+    groups: frozenset[str]
+    scopes: frozenset[str]
+    kind: str = "user"
+
+    @property
+    def is_admin(self) -> bool:
+        return scope_table.ADMIN in self.scopes
+
+    @property
+    def sees_problems(self) -> bool:
+        """Experts and admins see models whose labels are broken."""
+        return scope_table.PUBLISH in self.scopes
+
+    def can(self, scope: str) -> bool:
+        return scope in self.scopes
+
+    def principal(self) -> Principal:
+        """The caller as ``mlrun_kernel.datasets.Principal`` (rights over datasets)."""
+        return Principal(name=self.name, groups=self.groups, is_admin=self.is_admin)
+
+    @classmethod
+    def from_hub(cls, user: HubUser) -> Caller:
+        return cls(
+            name=user.name, groups=user.groups, scopes=scope_table.expand(set(user.scopes)), kind=user.kind
+        )
+
+
+class Authenticator:
+    """Tokens to callers: the static development token first, then the hub."""
+
+    def __init__(self, hub: HubTokenAuth | None, *, static_token: str | None, static_user: str) -> None:
+        self.hub = hub
+        self.static_token = static_token
+        self.static_user = static_user
+
+    async def authenticate(self, token: str | None) -> Caller:
+        if token and self.static_token and hmac.compare_digest(token.encode(), self.static_token.encode()):
+            return Caller(
+                name=self.static_user,
+                groups=frozenset(),
+                scopes=scope_table.expand({scope_table.ADMIN}),
+                kind="static",
+            )
+        if self.hub is None:
+            if not token:
+                raise AuthError(401, "missing token: send 'Authorization: token <MLK_SERVICE_STATIC_TOKEN>'")
+            raise AuthError(401, "invalid token: this service runs without a hub and knows one token only")
+        return Caller.from_hub(await self.hub.authenticate(token))
+
+    async def aclose(self) -> None:
+        if self.hub is not None:
+            await self.hub.aclose()

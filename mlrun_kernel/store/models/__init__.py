@@ -1,5 +1,6 @@
 """Tables of the store, as SQLAlchemy 2 typed declarative models, one module per area."""
 
+from mlrun_kernel.store.models.audit import AuditEntry
 from mlrun_kernel.store.models.base import Base
 from mlrun_kernel.store.models.catalog import (
     CatalogSync,
@@ -19,6 +20,7 @@ from mlrun_kernel.store.models.datasets import (
 from mlrun_kernel.store.models.runs import Run, RunEvent, RunExecutor, RunLogLine
 
 __all__ = [
+    "AuditEntry",
     "Base",
     "Blob",
     "CatalogSync",

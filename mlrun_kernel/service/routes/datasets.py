@@ -1,0 +1,411 @@
+"""Datasets: resumable uploads, signed URLs, list, show, preview, files, download, share, delete.
+
+A thin layer over ``mlrun_kernel.datasets.Datasets``: every call passes the
+caller as a ``Principal``, so the library decides what they may see (their
+own, their groups', public; admins everything) and change (owners and admins).
+A dataset the caller may not see answers 404, the same as one that does not
+exist: ids cannot be probed.
+
+Uploads go in chunks: ``POST api/uploads`` opens one, ``PATCH
+api/uploads/{id}?offset=N`` appends the request body at byte ``N`` (streamed to
+disk, never held in memory), ``GET api/uploads/{id}`` says where to resume,
+``POST api/uploads/{id}/complete`` makes it a dataset version. A browser can
+send chunks without a token to a signed URL (``POST .../signed-url``), and
+fetch a file from one (``POST api/datasets/{owner}/{name}/download-url``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import posixpath
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import anyio.from_thread
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+
+from mlrun_kernel.datasets import DatasetFileInfo, DatasetInfo, DatasetVersionInfo, NotFound, Principal
+from mlrun_kernel.service import audit
+from mlrun_kernel.service.deps import CallerDep, PlatformDep
+from mlrun_kernel.service.signing import sign, verify
+from mlrun_kernel.service.threads import in_thread
+
+router = APIRouter(tags=["datasets"])
+
+Version = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="default: the newest")]
+
+
+class UploadIn(BaseModel):
+    filename: str = Field(max_length=1000)
+    size: int | None = Field(default=None, ge=0, le=2**62, description="bytes, if known")
+
+
+class UploadOut(BaseModel):
+    id: str
+    owner: str
+    filename: str
+    received: int
+    expected_size: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CompleteIn(BaseModel):
+    name: str = Field(max_length=1000)
+    description: str | None = Field(default=None, max_length=20_000)
+    visibility: Literal["private", "group", "public"] | None = None
+    group: str | None = Field(default=None, max_length=300)
+    unpack: bool = True
+
+
+class ShareIn(BaseModel):
+    visibility: Literal["private", "group", "public"]
+    group: str | None = Field(default=None, max_length=300)
+
+
+class DatasetOut(BaseModel):
+    id: int
+    ref: str
+    owner: str
+    name: str
+    description: str
+    visibility: str
+    group: str | None
+    created_at: datetime
+    updated_at: datetime
+    latest_version: int
+    version_count: int
+    size: int
+    media_type: str
+    file_count: int
+
+
+class DatasetVersionOut(BaseModel):
+    id: int
+    ref: str
+    owner: str
+    name: str
+    version: int
+    media_type: str
+    size: int
+    file_count: int
+    sha256: str
+    source_name: str
+    created_at: datetime
+
+
+class DatasetDetail(DatasetOut):
+    versions: list[DatasetVersionOut]
+
+
+class FileOut(BaseModel):
+    path: str
+    size: int
+    media_type: str
+    sha256: str
+
+
+class SignedUrlOut(BaseModel):
+    url: str = Field(description="path and query, relative to the service's origin")
+    method: str
+    expires: int = Field(description="Unix time after which the URL is refused")
+
+
+def _dataset(info: DatasetInfo) -> DatasetOut:
+    return DatasetOut(ref=info.ref, **dataclasses.asdict(info))
+
+
+def _version(info: DatasetVersionInfo) -> DatasetVersionOut:
+    data = dataclasses.asdict(info)
+    data.pop("dataset_id")
+    data.pop("preview")
+    return DatasetVersionOut(ref=info.ref, **data)
+
+
+def _file(info: DatasetFileInfo) -> FileOut:
+    return FileOut(path=info.path, size=info.size, media_type=info.media_type, sha256=info.sha256)
+
+
+def _owner(caller: Any) -> str | None:
+    """Whose uploads a caller may touch: their own (admins: anyone's)."""
+    return None if caller.is_admin else caller.name
+
+
+def _body_chunks(request: Request) -> Iterator[bytes]:
+    """The request body, pulled chunk by chunk from the event loop by a worker thread."""
+    stream = request.stream()
+    while True:
+        try:
+            chunk = anyio.from_thread.run(stream.__anext__)
+        except StopAsyncIteration:
+            return
+        if chunk:
+            yield chunk
+
+
+# ---- uploads ----------------------------------------------------------------------
+
+
+@router.post("/uploads", response_model=UploadOut, status_code=201, summary="Start an upload")
+async def start_upload(body: UploadIn, caller: CallerDep, platform: PlatformDep) -> UploadOut:
+    """Open a resumable upload of one file; send it with ``PATCH api/uploads/{id}?offset=0``."""
+    datasets = platform.datasets
+    upload_id = await in_thread(datasets.start_upload, caller.principal(), body.filename, body.size)
+    status = await in_thread(datasets.upload_status, upload_id)
+    return UploadOut(**dataclasses.asdict(status))
+
+
+@router.get("/uploads", response_model=list[UploadOut], summary="Your uploads in progress")
+async def list_uploads(caller: CallerDep, platform: PlatformDep) -> list[UploadOut]:
+    found = await in_thread(platform.datasets.uploads, caller.principal())
+    return [UploadOut(**dataclasses.asdict(s)) for s in found]
+
+
+@router.get("/uploads/{upload_id}", response_model=UploadOut, summary="Where an upload stands")
+async def upload_status(upload_id: str, caller: CallerDep, platform: PlatformDep) -> UploadOut:
+    """``received`` is the offset the next chunk must start at."""
+    status = await in_thread(platform.datasets.upload_status, upload_id, owner=_owner(caller))
+    return UploadOut(**dataclasses.asdict(status))
+
+
+_CHUNK_BODY = {
+    "requestBody": {
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        "description": "the bytes of the chunk",
+    }
+}
+
+
+@router.patch(
+    "/uploads/{upload_id}", response_model=UploadOut, summary="Send a chunk", openapi_extra=_CHUNK_BODY
+)
+async def append_chunk(
+    upload_id: str,
+    request: Request,
+    caller: CallerDep,
+    platform: PlatformDep,
+    offset: Annotated[int, Query(ge=0, le=2**62, description="bytes already received")],
+) -> UploadOut:
+    """Append the request body at ``offset``; a wrong offset answers 409 with ``expected_offset``."""
+    status = await in_thread(
+        platform.datasets.append_chunk, upload_id, offset, _body_chunks(request), owner=_owner(caller)
+    )
+    return UploadOut(**dataclasses.asdict(status))
+
+
+@router.delete("/uploads/{upload_id}", status_code=204, summary="Abort an upload")
+async def abort_upload(upload_id: str, caller: CallerDep, platform: PlatformDep) -> Response:
+    await in_thread(platform.datasets.abort_upload, upload_id, owner=_owner(caller))
+    return Response(status_code=204)
+
+
+@router.post(
+    "/uploads/{upload_id}/signed-url", response_model=SignedUrlOut, summary="A URL to send chunks to"
+)
+async def upload_url(upload_id: str, caller: CallerDep, platform: PlatformDep) -> SignedUrlOut:
+    """A short-lived URL a browser sends chunks to without a token (``PATCH ...&offset=N``)."""
+    status = await in_thread(platform.datasets.upload_status, upload_id, owner=_owner(caller))
+    path = f"{platform.config.prefix}api/signed/uploads/{status.id}"
+    signed = sign(platform.config.secret, "PATCH", path, status.owner, platform.config.signed_url_seconds)
+    return SignedUrlOut(url=signed.url, method="PATCH", expires=signed.expires)
+
+
+@router.patch(
+    "/signed/uploads/{upload_id}",
+    response_model=UploadOut,
+    summary="Send a chunk to a signed URL",
+    openapi_extra=_CHUNK_BODY,
+)
+async def append_chunk_signed(
+    upload_id: str,
+    request: Request,
+    platform: PlatformDep,
+    offset: Annotated[int, Query(ge=0, le=2**62)],
+    user: str | None = None,
+    expires: str | None = None,
+    signature: str | None = None,
+) -> UploadOut:
+    owner = verify(platform.config.secret, "PATCH", request.url.path, user, expires, signature)
+    status = await in_thread(
+        platform.datasets.append_chunk, upload_id, offset, _body_chunks(request), owner=owner
+    )
+    return UploadOut(**dataclasses.asdict(status))
+
+
+@router.post(
+    "/uploads/{upload_id}/complete",
+    response_model=DatasetVersionOut,
+    status_code=201,
+    summary="Make an upload a dataset version",
+)
+async def complete_upload(
+    upload_id: str, body: CompleteIn, caller: CallerDep, platform: PlatformDep
+) -> DatasetVersionOut:
+    """Uploading again under the same name makes a new version; archives are unpacked safely."""
+    info = await in_thread(
+        platform.datasets.complete_upload,
+        upload_id,
+        name=body.name,
+        description=body.description,
+        visibility=body.visibility,
+        group=body.group,
+        unpack=body.unpack,
+        owner=_owner(caller),
+    )
+    await in_thread(
+        audit.record,
+        platform.store,
+        caller.name,
+        "create",
+        "dataset",
+        info.ref,
+        {"version": info.version, "size": info.size, "sha256": info.sha256},
+    )
+    return _version(info)
+
+
+# ---- datasets ---------------------------------------------------------------------
+
+
+@router.get("/datasets", response_model=list[DatasetOut], summary="List datasets")
+async def list_datasets(
+    caller: CallerDep,
+    platform: PlatformDep,
+    owner: Annotated[str | None, Query(max_length=300)] = None,
+) -> list[DatasetOut]:
+    """Yours, your groups', public ones (admins: all), newest version of each."""
+    found = await in_thread(platform.datasets.list, caller.principal())
+    return [_dataset(d) for d in found if owner is None or d.owner == owner]
+
+
+@router.get("/datasets/{owner}/{name}", response_model=DatasetDetail, summary="Show a dataset")
+async def show_dataset(owner: str, name: str, caller: CallerDep, platform: PlatformDep) -> DatasetDetail:
+    ref = f"{owner}/{name}"
+    info = await in_thread(platform.datasets.get, caller.principal(), ref)
+    versions = await in_thread(platform.datasets.versions, caller.principal(), ref)
+    return DatasetDetail(versions=[_version(v) for v in versions], **_dataset(info).model_dump())
+
+
+@router.get("/datasets/{owner}/{name}/preview", response_model=dict[str, Any], summary="Preview")
+async def preview_dataset(
+    owner: str, name: str, caller: CallerDep, platform: PlatformDep, version: Version = None
+) -> dict[str, Any]:
+    """First rows with column types (tables), a thumbnail (images), the head (text), or a file list."""
+    return await in_thread(platform.datasets.preview, caller.principal(), f"{owner}/{name}", version)
+
+
+@router.get("/datasets/{owner}/{name}/files", response_model=list[FileOut], summary="Files of a version")
+async def dataset_files(
+    owner: str, name: str, caller: CallerDep, platform: PlatformDep, version: Version = None
+) -> list[FileOut]:
+    files = await in_thread(platform.datasets.files, caller.principal(), f"{owner}/{name}", version)
+    return [_file(f) for f in files]
+
+
+def _pick(files: list[DatasetFileInfo], ref: str, path: str | None) -> DatasetFileInfo:
+    if path is None:
+        if len(files) != 1:
+            from mlrun_kernel.datasets import InvalidInput
+
+            raise InvalidInput(f"dataset {ref!r} holds {len(files)} files; say which with ?path=")
+        return files[0]
+    for f in files:
+        if f.path == path:
+            return f
+    raise NotFound(f"dataset {ref!r} has no file {path!r}")
+
+
+def _file_response(f: DatasetFileInfo) -> FileResponse:
+    return FileResponse(f.blob_path, media_type=f.media_type, filename=posixpath.basename(f.path))
+
+
+@router.get("/datasets/{owner}/{name}/download", summary="Download a file of a dataset")
+async def download(
+    owner: str,
+    name: str,
+    caller: CallerDep,
+    platform: PlatformDep,
+    version: Version = None,
+    path: Annotated[str | None, Query(max_length=2000)] = None,
+) -> FileResponse:
+    """The bytes of one file (``path`` needed when the version holds several)."""
+    ref = f"{owner}/{name}"
+    files = await in_thread(platform.datasets.files, caller.principal(), ref, version)
+    return _file_response(_pick(files, ref, path))
+
+
+@router.post(
+    "/datasets/{owner}/{name}/download-url", response_model=SignedUrlOut, summary="A URL to fetch a file"
+)
+async def download_url(
+    owner: str,
+    name: str,
+    caller: CallerDep,
+    platform: PlatformDep,
+    version: Version = None,
+    path: Annotated[str | None, Query(max_length=2000)] = None,
+) -> SignedUrlOut:
+    """A short-lived URL that fetches one file of one version without a token."""
+    ref = f"{owner}/{name}"
+    principal = caller.principal()
+    info = await in_thread(platform.datasets.get_version, principal, ref, version)
+    files = await in_thread(platform.datasets.files, principal, ref, info.version)
+    picked = _pick(files, ref, path)
+    url_path = f"{platform.config.prefix}api/signed/datasets/{info.owner}/{info.name}/download"
+    bound = {"version": str(info.version), "path": picked.path}
+    signed = sign(
+        platform.config.secret, "GET", url_path, caller.name, platform.config.signed_url_seconds, bound=bound
+    )
+    return SignedUrlOut(url=signed.url, method="GET", expires=signed.expires)
+
+
+@router.get("/signed/datasets/{owner}/{name}/download", summary="Download from a signed URL")
+async def download_signed(
+    owner: str,
+    name: str,
+    request: Request,
+    platform: PlatformDep,
+    version: Annotated[int, Query(ge=1, le=2**31 - 1)],
+    path: Annotated[str, Query(max_length=2000)],
+    user: str | None = None,
+    expires: str | None = None,
+    signature: str | None = None,
+) -> FileResponse:
+    bound = {"version": str(version), "path": path}
+    signer = verify(platform.config.secret, "GET", request.url.path, user, expires, signature, bound)
+    # The rights were checked when the URL was made; it names one file of one version.
+    principal = Principal(name=signer, is_admin=True)
+    ref = f"{owner}/{name}"
+    files = await in_thread(platform.datasets.files, principal, ref, version)
+    return _file_response(_pick(files, ref, path))
+
+
+@router.put("/datasets/{owner}/{name}/sharing", response_model=DatasetOut, summary="Share a dataset")
+async def share_dataset(
+    owner: str, name: str, body: ShareIn, caller: CallerDep, platform: PlatformDep
+) -> DatasetOut:
+    """``private``, ``group`` (with ``group``) or ``public``; owners and admins only."""
+    ref = f"{owner}/{name}"
+    info = await in_thread(platform.datasets.share, caller.principal(), ref, body.visibility, body.group)
+    await in_thread(
+        audit.record,
+        platform.store,
+        caller.name,
+        "share",
+        "dataset",
+        info.ref,
+        {"visibility": info.visibility, "group": info.group},
+    )
+    return _dataset(info)
+
+
+@router.delete("/datasets/{owner}/{name}", status_code=204, summary="Delete a dataset")
+async def delete_dataset(owner: str, name: str, caller: CallerDep, platform: PlatformDep) -> Response:
+    """Every version; refused (409) while a run uses it. Owners and admins only."""
+    ref = f"{owner}/{name}"
+    await in_thread(platform.datasets.delete, caller.principal(), ref)
+    await in_thread(audit.record, platform.store, caller.name, "delete", "dataset", ref)
+    return Response(status_code=204)

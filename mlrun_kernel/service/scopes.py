@@ -1,0 +1,122 @@
+"""Who may call what: every route of the service and the scope it needs, in one table.
+
+The scopes are JupyterHub *custom scopes*, defined in ``jupyterhub_config.py``
+(``c.JupyterHub.custom_scopes``) and granted by roles to the groups:
+
+=========================  ==================================================  ==========================
+scope                      lets the caller                                     granted to
+=========================  ==================================================  ==========================
+``custom:models:read``     browse models; see own, group-shared and public     model-users, -experts,
+                           datasets; see own runs and their results            -admins
+``custom:models:run``      upload, share and delete own datasets; start,       model-users, -experts,
+                           cancel, re-run and delete own runs                  -admins
+``custom:models:publish``  see models whose labels are broken (problems);      model-experts, -admins
+                           publish model images
+``custom:models:admin``    see and act on everyone's datasets and runs; read   model-admins
+                           the audit log and metrics; force a catalog sync
+=========================  ==================================================  ==========================
+
+A stronger scope implies the weaker ones (``IMPLIES``), here and in the hub's
+definitions (``subscopes``), so a token holding ``admin`` may do everything.
+
+``ROUTE_SCOPES`` maps ``(METHOD, path below the service prefix)`` to the scope a
+route needs, or to one of the markers ``PUBLIC`` (no token), ``SIGNED`` (a
+signed URL instead of a token), ``REGISTRY`` (the registry's shared secret) and
+``AUTHENTICATED`` (any caller allowed to use the service). The app checks every
+request against it (``authorize`` in ``deps.py``) and refuses routes it does not
+list; the allow/deny matrix test reads the same table.
+"""
+
+from __future__ import annotations
+
+READ = "custom:models:read"
+RUN = "custom:models:run"
+PUBLISH = "custom:models:publish"
+ADMIN = "custom:models:admin"
+ALL = (READ, RUN, PUBLISH, ADMIN)
+
+PUBLIC = "public"
+SIGNED = "signed"
+REGISTRY = "registry"
+AUTHENTICATED = "authenticated"
+MARKERS = (PUBLIC, SIGNED, REGISTRY, AUTHENTICATED)
+
+IMPLIES: dict[str, frozenset[str]] = {
+    READ: frozenset({READ}),
+    RUN: frozenset({RUN, READ}),
+    PUBLISH: frozenset({PUBLISH, READ}),
+    ADMIN: frozenset({ADMIN, PUBLISH, RUN, READ}),
+}
+
+DESCRIPTIONS = {
+    READ: "Browse models; see your own, your groups' and public datasets, and your own runs.",
+    RUN: "Upload and share datasets; start, cancel, re-run and delete your runs.",
+    PUBLISH: "See models with broken labels (problems) and publish model images.",
+    ADMIN: "See and act on everyone's datasets and runs; read the audit log and metrics.",
+}
+
+ROUTE_SCOPES: dict[tuple[str, str], str] = {
+    # the service itself
+    ("GET", "api/health"): PUBLIC,
+    ("GET", "openapi.json"): PUBLIC,
+    ("GET", "docs"): PUBLIC,
+    ("GET", "oauth_callback"): PUBLIC,
+    ("GET", "login"): PUBLIC,
+    ("GET", "api/me"): AUTHENTICATED,
+    ("GET", "metrics"): ADMIN,
+    # models
+    ("GET", "api/models"): READ,
+    ("GET", "api/models/{name:path}"): READ,
+    ("GET", "api/catalog"): READ,
+    ("POST", "api/catalog/sync"): ADMIN,
+    ("POST", "api/registry/events"): REGISTRY,
+    # datasets: uploads
+    ("POST", "api/uploads"): RUN,
+    ("GET", "api/uploads"): READ,
+    ("GET", "api/uploads/{upload_id}"): READ,
+    ("PATCH", "api/uploads/{upload_id}"): RUN,
+    ("DELETE", "api/uploads/{upload_id}"): RUN,
+    ("POST", "api/uploads/{upload_id}/signed-url"): RUN,
+    ("POST", "api/uploads/{upload_id}/complete"): RUN,
+    ("PATCH", "api/signed/uploads/{upload_id}"): SIGNED,
+    # datasets
+    ("GET", "api/datasets"): READ,
+    ("GET", "api/datasets/{owner}/{name}"): READ,
+    ("GET", "api/datasets/{owner}/{name}/preview"): READ,
+    ("GET", "api/datasets/{owner}/{name}/files"): READ,
+    ("GET", "api/datasets/{owner}/{name}/download"): READ,
+    ("POST", "api/datasets/{owner}/{name}/download-url"): READ,
+    ("GET", "api/signed/datasets/{owner}/{name}/download"): SIGNED,
+    ("PUT", "api/datasets/{owner}/{name}/sharing"): RUN,
+    ("DELETE", "api/datasets/{owner}/{name}"): RUN,
+    # runs
+    ("POST", "api/runs"): RUN,
+    ("GET", "api/runs"): READ,
+    ("GET", "api/runs/{run_id}"): READ,
+    ("GET", "api/runs/{run_id}/queue"): READ,
+    ("GET", "api/runs/{run_id}/logs"): READ,
+    ("GET", "api/runs/{run_id}/logs/stream"): READ,
+    ("GET", "api/runs/{run_id}/outputs"): READ,
+    ("GET", "api/runs/{run_id}/outputs/{path:path}"): READ,
+    ("GET", "api/runs/{run_id}/preview/{path:path}"): READ,
+    ("POST", "api/runs/{run_id}/cancel"): RUN,
+    ("POST", "api/runs/{run_id}/rerun"): RUN,
+    ("DELETE", "api/runs/{run_id}"): RUN,
+    # admin
+    ("GET", "api/admin/audit"): ADMIN,
+}
+
+
+def expand(scopes: frozenset[str] | set[str]) -> frozenset[str]:
+    """The custom scopes a set of hub scopes grants, with what each implies."""
+    granted: set[str] = set()
+    for scope in scopes:
+        granted |= IMPLIES.get(scope.split("!", 1)[0], frozenset())
+    return frozenset(granted)
+
+
+def rule_for(method: str, path: str) -> str | None:
+    """The scope or marker for a route (``path`` below the prefix, as declared), else None."""
+    if method == "HEAD":
+        method = "GET"
+    return ROUTE_SCOPES.get((method, path))
