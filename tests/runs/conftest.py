@@ -41,12 +41,25 @@ def fast_settings(**overrides: Any) -> RunSettings:
 
 @pytest.fixture(scope="session")
 def test_models(registry_addr: str) -> dict[str, Any]:
-    """The purpose-built test images, built and pushed once per session."""
-    return {
-        folder.name: build_model(folder, registry=registry_addr, push=True)
-        for folder in sorted(IMAGES.iterdir())
-        if (folder / "mlk.yaml").is_file()
-    }
+    """The purpose-built test images, built and pushed once per session.
+
+    ``images/shared/`` holds the program several images run with different
+    manifests (a well-behaved model, one that asks for the network).
+    """
+    import shutil
+    import tempfile
+
+    built = {}
+    for folder in sorted(IMAGES.iterdir()):
+        if not (folder / "mlk.yaml").is_file():
+            continue
+        with tempfile.TemporaryDirectory(prefix=f"mlk-test-{folder.name}-") as tmp:
+            # Each context is its folder, with images/shared/ (the common test program) beneath it.
+            context = Path(tmp) / folder.name
+            shutil.copytree(IMAGES / "shared", context)
+            shutil.copytree(folder, context, dirs_exist_ok=True)
+            built[folder.name] = build_model(context, registry=registry_addr, push=True)
+    return built
 
 
 @pytest.fixture(scope="session")
