@@ -274,8 +274,10 @@ def screenshots() -> Path:
     return SCREENSHOTS
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one test module. Playwright's sync API keeps an event loop running in
+    this thread while it is open, so it must not outlive the browser tests."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
