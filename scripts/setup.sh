@@ -24,7 +24,7 @@ mkdir -p "$data"
 say() { printf '%-22s %s\n' "$1:" "$2"; }
 
 # --- Debian packages -------------------------------------------------------
-packages=(docker.io docker-registry debootstrap postgresql chromium curl git)
+packages=(docker.io docker-registry debootstrap postgresql chromium curl git iproute2 openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
