@@ -24,14 +24,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mlrun_kernel.build import build_model  # noqa: E402
 from mlrun_kernel.catalog import sync_catalog  # noqa: E402
 from mlrun_kernel.registry import RegistryClient  # noqa: E402
 from mlrun_kernel.runs import Executor, RunRequest, RunSettings  # noqa: E402
 from mlrun_kernel.store import open_store  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
-
-MODEL = ROOT / "tests" / "runs" / "images" / "behaving"
+from tests.runs.image_contexts import build_test_model  # noqa: E402
 
 
 def docker_run_args(image: str, run_dir: Path) -> list[str]:
@@ -87,7 +85,7 @@ def main() -> None:
         [ROOT / "scripts" / "registry.sh", "start", addr, work / "registry"], check=True, capture_output=True
     )
     try:
-        build = build_model(MODEL, registry=addr, push=True)
+        build = build_test_model("behaving", addr)
         store = open_store(f"sqlite:///{work / 'store.sqlite'}")
         with RegistryClient(f"http://{addr}") as registry:
             sync_catalog(store, registry)

@@ -13,15 +13,13 @@ from typing import Any
 import docker
 import pytest
 
-from mlrun_kernel.build import build_model
 from mlrun_kernel.catalog import sync_catalog
 from mlrun_kernel.registry import RegistryClient
 from mlrun_kernel.runs import Executor, RunSettings
 from mlrun_kernel.runs.backends.base import LABEL_EXECUTOR
 from mlrun_kernel.runs.backends.local import LocalBackend
 from mlrun_kernel.store import Store, open_store
-
-IMAGES = Path(__file__).parent / "images"
+from tests.runs.image_contexts import build_test_model, image_names
 
 FAST = {
     "max_concurrent_runs": 2,
@@ -46,20 +44,7 @@ def test_models(registry_addr: str) -> dict[str, Any]:
     ``images/shared/`` holds the program several images run with different
     manifests (a well-behaved model, one that asks for the network).
     """
-    import shutil
-    import tempfile
-
-    built = {}
-    for folder in sorted(IMAGES.iterdir()):
-        if not (folder / "mlk.yaml").is_file():
-            continue
-        with tempfile.TemporaryDirectory(prefix=f"mlk-test-{folder.name}-") as tmp:
-            # Each context is its folder, with images/shared/ (the common test program) beneath it.
-            context = Path(tmp) / folder.name
-            shutil.copytree(IMAGES / "shared", context)
-            shutil.copytree(folder, context, dirs_exist_ok=True)
-            built[folder.name] = build_model(context, registry=registry_addr, push=True)
-    return built
+    return {name: build_test_model(name, registry_addr) for name in image_names()}
 
 
 @pytest.fixture(scope="session")
