@@ -843,25 +843,51 @@ class Executor:
             except Exception:  # noqa: BLE001 - the engine may be restarting; reconcile retries
                 time.sleep(0.5 * (attempt + 1))
 
-    def _bounded(self, what: str, limit: float, worker: _Worker, fn: Callable[[], T]) -> T:
-        """Run ``fn`` in a thread; cancel and the per-state stuck limit cut the wait short."""
+    def _bounded(
+        self,
+        what: str,
+        limit: float,
+        worker: _Worker,
+        fn: Callable[[], T],
+        on_late: Callable[[T], None] | None = None,
+    ) -> T:
+        """Run ``fn`` in a thread; cancel and the per-state stuck limit cut the wait short.
+
+        The engine may still answer after the run gave up on it: ``on_late``
+        then gets that late result (a container created too late is removed).
+        """
         box: dict[str, Any] = {}
+        lock = threading.Lock()
 
         def target() -> None:
             try:
-                box["value"] = fn()
+                value = fn()
             except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
                 box["error"] = exc
+                return
+            with lock:
+                box["value"] = value
+                late = box.get("abandoned", False)
+            if late and on_late is not None:
+                self._quiet(on_late, value)
+
+        def give_up(error: Exception) -> Exception:
+            with lock:
+                box["abandoned"] = True
+                done = "value" in box
+            if done and on_late is not None:
+                self._quiet(on_late, box["value"])
+            return error
 
         thread = threading.Thread(target=target, name=f"mlk-{what}", daemon=True)
         thread.start()
         deadline = time.monotonic() + limit
         while thread.is_alive():
             thread.join(timeout=0.1)
-            if worker.cancel.is_set():
-                raise _Cancelled()
-            if time.monotonic() > deadline:
-                raise _Stuck(what, limit)
+            if thread.is_alive() and worker.cancel.is_set():
+                raise give_up(_Cancelled())
+            if thread.is_alive() and time.monotonic() > deadline:
+                raise give_up(_Stuck(what, limit))
         if "error" in box:
             raise box["error"]
         return box.get("value")  # type: ignore[return-value]
@@ -886,7 +912,11 @@ class Executor:
             raise _Cancelled()
         spec = self._container_spec(run)
         handle = self._bounded(
-            "starting", settings.stuck_starting_seconds, worker, lambda: self.backend.create(spec)
+            "starting",
+            settings.stuck_starting_seconds,
+            worker,
+            lambda: self.backend.create(spec),
+            on_late=self._remove_container,
         )
         worker.handle = handle
         self._update(run.id, container=handle)

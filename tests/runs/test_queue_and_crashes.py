@@ -13,6 +13,7 @@ import docker
 import pytest
 
 from mlrun_kernel.runs import Executor, RunRequest
+from mlrun_kernel.runs.backends.base import LABEL_RUN
 from mlrun_kernel.runs.backends.local import LocalBackend
 from mlrun_kernel.runs.errors import ImagePullError
 from tests.paths import ROOT
@@ -219,3 +220,27 @@ def test_runs_work_the_same_on_postgresql(store_url, registry_url, registry_addr
             executor.stop()
     finally:
         pg.close()
+
+
+class SlowCreate(LocalBackend):
+    """The engine takes ``hang`` seconds to create a container (a stuck start)."""
+
+    def __init__(self, client, hang: float) -> None:
+        super().__init__(client)
+        self.hang = hang
+
+    def create(self, spec):
+        time.sleep(self.hang)
+        return super().create(spec)
+
+
+def test_a_start_stuck_past_its_limit_fails_and_leaves_no_container(make_executor, docker_client):
+    executor = make_executor(start=False, stuck_starting_seconds=1)
+    executor.backend = SlowCreate(docker_client, hang=3)
+    executor.start()
+    info = executor.submit(RunRequest(model="mlk-test-behaving", task="noop", owner="ana"))
+    info = executor.wait(info.id, timeout=30)
+    assert (info.state, info.reason) == ("failed", "stuck starting for more than 1 s")
+    time.sleep(4)  # the engine's late answer arrives after the run has ended
+    left = docker_client.containers.list(all=True, filters={"label": f"{LABEL_RUN}={info.id}"})
+    assert left == [], [c.name for c in left]
