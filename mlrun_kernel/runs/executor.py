@@ -488,7 +488,6 @@ class Executor:
                 return self.get(run_id)
             run.cancel_requested = True
         if self._move(run_id, RunState.CANCELLED, reason, only_from={RunState.QUEUED}):
-            self._release(run_id)
             return self.get(run_id)
         with self._lock:
             worker = self._workers.get(run_id)
@@ -562,13 +561,10 @@ class Executor:
     ) -> bool:
         """Record a state change (with its time and reason) if the current state allows it.
 
-        Ending states first release the run's dataset holds, so a run seen ended holds nothing.
+        An ending state releases the run's dataset holds right after it is recorded,
+        before anyone waiting is told. Never before: a claim could take a queued run
+        between the release and a cancel that then loses, and run it unprotected.
         """
-        if state in TERMINAL and (only_from is None or RunState.QUEUED in only_from):
-            with self.store.session() as s:
-                current = s.scalar(select(Run.state).where(Run.id == run_id))
-            if current is not None and (only_from is None or current in only_from):
-                self._release(run_id)
         now = utcnow()
         with self.store.session() as s:
             run = s.get(Run, run_id, with_for_update=True)
@@ -590,6 +586,8 @@ class Executor:
                 setattr(run, key, value)
             if current != state:
                 s.add(RunEvent(run_id=run_id, at=now, state=state.value, reason=reason))
+        if state in TERMINAL:
+            self._release(run_id)
         with self._changed:
             self._changed.notify_all()
         return True
