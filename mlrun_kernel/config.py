@@ -16,12 +16,23 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+_SYSTEM_CA_BUNDLES = (
+    "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu (update-ca-certificates adds company CAs)
+    "/etc/pki/tls/certs/ca-bundle.crt",  # RHEL, Fedora
+    "/etc/ssl/cert.pem",  # Alpine, macOS
+)
+
+
 def _default_ca_bundle() -> Path | None:
-    """The CA bundle pip already trusts on this machine, if the environment names one."""
+    """The CA bundle this machine trusts: the one the environment names for pip or
+    requests, else the system bundle, where a company's proxy CA is usually installed."""
     for var in ("PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):
         value = os.environ.get(var)
         if value and Path(value).is_file():
             return Path(value)
+    for candidate in _SYSTEM_CA_BUNDLES:
+        if Path(candidate).is_file():
+            return Path(candidate)
     return None
 
 
@@ -60,7 +71,7 @@ class Settings(BaseSettings):
         description=(
             "Extra CA bundle trusted by pip inside image builds (for TLS-intercepting proxies). "
             "Defaults to the file PIP_CERT, SSL_CERT_FILE or REQUESTS_CA_BUNDLE names, "
-            "else certifi's bundle."
+            "else the system bundle (/etc/ssl/certs/ca-certificates.crt, ...), else certifi's."
         ),
     )
 

@@ -101,3 +101,14 @@ def test_pip_inside_docker_build_fails_with_an_untrusted_bundle(tmp_path, docker
     context = _pip_context(tmp_path / "ctx")
     with pytest.raises(BuildError, match="(?i)ssl|certificate"):
         build_image(context, [f"mlk-test/pip-bogus:{uuid.uuid4().hex[:8]}"], ca_bundle=bogus)
+
+
+def test_build_ca_bundle_falls_back_to_the_system_bundle_when_no_variable_names_one(monkeypatch):
+    from mlrun_kernel.config import Settings
+
+    for var in ("PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "MLK_BUILD_CA_BUNDLE"):
+        monkeypatch.delenv(var, raising=False)
+    system = Path("/etc/ssl/certs/ca-certificates.crt")
+    assert Settings().build_ca_bundle == (system if system.is_file() else None)
+    monkeypatch.setenv("MLK_BUILD_CA_BUNDLE", "/etc/hostname")
+    assert Settings().build_ca_bundle == Path("/etc/hostname")
