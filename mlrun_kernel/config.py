@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 _SYSTEM_CA_BUNDLES = (
     "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu (update-ca-certificates adds company CAs)
     "/etc/pki/tls/certs/ca-bundle.crt",  # RHEL, Fedora
