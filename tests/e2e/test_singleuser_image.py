@@ -1,0 +1,41 @@
+"""What an expert finds in the notebook container: the curated notebooks, and they run there."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.paths import ROOT
+
+pytestmark = [pytest.mark.docker, pytest.mark.hub]
+
+
+def test_curated_notebooks_ship_in_the_image_and_run_there(docker_client, singleuser_image: str) -> None:
+    notebooks = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert notebooks
+    for name in notebooks:
+        out = docker_client.containers.run(
+            singleuser_image,
+            ["jupyter", "nbconvert", "--to", "notebook", "--execute", "--stdout", f"notebooks/{name}"],
+            remove=True,
+            network_disabled=True,
+            stderr=False,
+        )
+        executed = json.loads(out)
+        outputs = [o for cell in executed["cells"] for o in cell.get("outputs", [])]
+        errors = [o for o in outputs if o.get("output_type") == "error"]
+        assert not errors, (name, errors)
+
+
+def test_jupyterlab_does_not_ask_users_about_news(docker_client, singleuser_image: str) -> None:
+    script = (
+        "import json, subprocess, pathlib;"
+        "out = subprocess.run(['jupyter', 'lab', 'path'], capture_output=True, text=True).stdout;"
+        "app = [l.split(':', 1)[1].strip() for l in out.splitlines()"
+        " if l.startswith('Application directory')][0];"
+        "print(json.dumps(json.loads(pathlib.Path(app, 'settings', 'overrides.json').read_text())))"
+    )
+    out = docker_client.containers.run(singleuser_image, ["python", "-c", script], remove=True)
+    settings = json.loads(out)["@jupyterlab/apputils-extension:notification"]
+    assert settings == {"checkForUpdates": False, "fetchNews": "false"}
