@@ -2,10 +2,8 @@
 
 - ``sync``: registry -> store (deep and quick syncs, push notifications).
 - ``queries``: model cards, versions and the catalog's freshness, from the store.
-- ``listing``: a direct registry read with no store, for tools that hold none.
 """
 
-from mlrun_kernel.catalog.listing import CatalogEntry, list_registry_models
 from mlrun_kernel.catalog.queries import (
     CatalogStatus,
     ModelSummary,
@@ -18,7 +16,6 @@ from mlrun_kernel.catalog.queries import (
 from mlrun_kernel.catalog.sync import SyncReport, apply_registry_events, sync_catalog
 
 __all__ = [
-    "CatalogEntry",
     "CatalogStatus",
     "ModelSummary",
     "SyncReport",
@@ -27,7 +24,6 @@ __all__ = [
     "catalog_status",
     "get_model",
     "list_models",
-    "list_registry_models",
     "resolve_version",
     "sync_catalog",
 ]

@@ -9,7 +9,8 @@ from typing import Any
 import docker
 import httpx
 
-from mlrun_kernel.catalog import list_registry_models
+from mlrun_kernel.catalog import list_models
+from mlrun_kernel.cli.models import synced_store
 from mlrun_kernel.config import settings
 
 
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         "models": _check(
             "models",
             lambda: (
-                ", ".join(sorted({f"{e.repository}:{e.tag}" for e in list_registry_models(cfg.registry_url)}))
+                ", ".join(f"{m.name}:{tag}" for m in list_models(synced_store()) for tag in sorted(m.tags))
                 or "none"
             ),
         ),

@@ -15,13 +15,19 @@ def test_curated_notebooks_ship_in_the_image_and_run_there(docker_client, single
     notebooks = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
     assert notebooks
     for name in notebooks:
-        out = docker_client.containers.run(
+        # Detached, waited, then logs read whole: `run(remove=True)` can cut long output.
+        container = docker_client.containers.run(
             singleuser_image,
             ["jupyter", "nbconvert", "--to", "notebook", "--execute", "--stdout", f"notebooks/{name}"],
-            remove=True,
+            detach=True,
             network_disabled=True,
-            stderr=False,
         )
+        try:
+            status = container.wait(timeout=300)
+            out = container.logs(stdout=True, stderr=False)
+            assert status["StatusCode"] == 0, container.logs(stdout=False, stderr=True).decode()[-2000:]
+        finally:
+            container.remove(force=True)
         executed = json.loads(out)
         outputs = [o for cell in executed["cells"] for o in cell.get("outputs", [])]
         errors = [o for o in outputs if o.get("output_type") == "error"]

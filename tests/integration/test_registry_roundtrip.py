@@ -8,9 +8,10 @@ import httpx
 import pytest
 import yaml
 
-from mlrun_kernel.catalog import list_registry_models
+from mlrun_kernel.catalog import list_models, sync_catalog
 from mlrun_kernel.registry import RegistryClient
 from mlrun_kernel.spec import LABEL_MANIFEST, parse_labels, parse_manifest
+from mlrun_kernel.store import open_store
 from tests.paths import EXAMPLES
 
 pytestmark = [pytest.mark.docker, pytest.mark.registry]
@@ -46,15 +47,31 @@ def test_registry_client_resolves_tags_to_the_pushed_digest(published_examples, 
             assert registry.manifest(repo, "latest").digest == build.digest
 
 
-def test_catalog_lists_every_example_with_title_and_tasks(published_examples, registry_url):
-    entries = [e for e in list_registry_models(registry_url) if e.tag == "latest"]
-    titles = {e.image.metadata.title for e in entries if e.image}
+def test_catalog_lists_every_example_with_title_and_tasks(published_examples, registry_url, tmp_path):
+    store = open_store(f"sqlite:///{tmp_path / 'catalog.sqlite'}")
+    with RegistryClient(registry_url) as registry:
+        assert sync_catalog(store, registry).error is None
+    models = {m.name: m for m in list_models(store)}
     for folder in EXAMPLES:
-        assert yaml.safe_load((folder / "mlk.yaml").read_text())["title"] in titles
-    assert all(e.image and e.image.manifest.tasks for e in entries)
+        declared = yaml.safe_load((folder / "mlk.yaml").read_text())
+        model = models[declared["image"]]
+        assert (model.title, model.version) == (declared["title"], str(declared["version"]))
+        assert "latest" in model.tags and model.tasks == sorted(declared["manifest"]["tasks"])
+    store.close()
 
 
 def test_image_carries_the_manifest_file_identical_to_the_label(published_examples, docker_client):
+    import io
+    import tarfile
+
     for build in published_examples.values():
-        out = docker_client.containers.run(build.image, ["cat", "/mlk/manifest.json"], remove=True)
-        assert json.loads(out) == json.loads(build.labels[LABEL_MANIFEST])
+        # Read the file out of a created (never started) container: no logs, no races.
+        container = docker_client.containers.create(build.image, ["true"])
+        try:
+            stream, _ = container.get_archive("/mlk/manifest.json")
+            with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+                member = tar.extractfile("manifest.json")
+                assert member is not None
+                assert json.loads(member.read()) == json.loads(build.labels[LABEL_MANIFEST])
+        finally:
+            container.remove(force=True)
