@@ -15,38 +15,11 @@ from mlrun_kernel.catalog import (
 )
 from mlrun_kernel.registry import RegistryClient
 from mlrun_kernel.registry.seed import RegistrySeeder
-from mlrun_kernel.spec import LABEL_MANIFEST, LABEL_SPEC_VERSION
+from mlrun_kernel.spec import LABEL_MANIFEST
 from mlrun_kernel.store import open_store
+from tests.model_labels import MANIFEST, model_labels
 
 pytestmark = [pytest.mark.registry, pytest.mark.postgres]
-
-MANIFEST = {
-    "tasks": {
-        "predict": {
-            "description": "Predict.",
-            "parameters": {
-                "type": "object",
-                "properties": {"k": {"type": "integer", "default": 3}},
-            },
-            "inputs": {"data": {"media_types": ["text/csv"]}},
-            "outputs": {"predictions": {"path": "predictions.csv", "media_type": "text/csv"}},
-        }
-    },
-    "keywords": ["tabular"],
-}
-
-
-def model_labels(
-    title: str, version: str = "1.0.0", manifest: dict | None = None, **extra: str
-) -> dict[str, str]:
-    return {
-        LABEL_SPEC_VERSION: "1",
-        LABEL_MANIFEST: json.dumps(manifest or MANIFEST),
-        "org.opencontainers.image.title": title,
-        "org.opencontainers.image.description": f"{title}, for tests.",
-        "org.opencontainers.image.version": version,
-        **extra,
-    }
 
 
 @pytest.fixture

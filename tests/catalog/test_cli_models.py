@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from mlrun_kernel.registry.seed import RegistrySeeder
-from tests.catalog.test_catalog_sync import model_labels
+from tests.model_labels import model_labels
 
 pytestmark = [pytest.mark.registry]
 
@@ -57,9 +57,7 @@ def test_expert_lists_models_with_problems_and_shows_one(fresh_registry, tmp_pat
     assert missing.returncode == 1 and "no model team/nope" in missing.stderr
 
 
-def test_listing_while_the_registry_is_down_shows_the_stored_catalog_with_a_warning(
-    fresh_registry, tmp_path
-):
+def test_listing_while_the_registry_is_down_shows_the_stored_catalog_with_a_warning(fresh_registry, tmp_path):
     RegistrySeeder(fresh_registry.url).image("team/churn", "1.0.0", model_labels("Churn"))
     assert mlk("models", "list", registry=fresh_registry.url, data=str(tmp_path)).returncode == 0
     fresh_registry.stop()

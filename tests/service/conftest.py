@@ -22,6 +22,7 @@ import pytest
 
 from mlrun_kernel.registry.seed import RegistrySeeder
 from tests.conftest import RegistryProcess
+from tests.model_labels import model_labels
 from tests.service.helpers import (
     EVENTS_SECRET,
     PREFIX,
@@ -29,7 +30,6 @@ from tests.service.helpers import (
     TokenHub,
     environ,
     free_port,
-    model_labels,
     service_config,
     start_token_hub,
 )

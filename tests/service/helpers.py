@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import secrets
 import signal
@@ -20,26 +19,10 @@ import httpx
 import uvicorn
 
 from mlrun_kernel.service import ServiceSettings, create_app
-from mlrun_kernel.spec import LABEL_MANIFEST, LABEL_SPEC_VERSION
 from tests.paths import ROOT
 
 PREFIX = "/services/models/"
 EVENTS_SECRET = "registry-events-test-secret"
-MANIFEST = {
-    "tasks": {
-        "predict": {
-            "description": "Predict.",
-            "parameters": {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {"k": {"type": "integer", "minimum": 1, "default": 3}},
-            },
-            "inputs": {"data": {"media_types": ["text/csv"], "required": True}},
-            "outputs": {"predictions": {"path": "predictions.csv", "media_type": "text/csv"}},
-        }
-    },
-    "keywords": ["tabular"],
-}
 
 # Who the hub knows, by the role the tests give them.
 USERS = {
@@ -49,18 +32,6 @@ USERS = {
     "admin": "ada",  # model-admins
     "none": "nora",  # in no group (open access off): may not use the service
 }
-
-
-def model_labels(
-    title: str, version: str = "1.0.0", manifest: dict[str, Any] | None = None
-) -> dict[str, str]:
-    return {
-        LABEL_SPEC_VERSION: "1",
-        LABEL_MANIFEST: json.dumps(manifest or MANIFEST),
-        "org.opencontainers.image.title": title,
-        "org.opencontainers.image.description": f"{title}, for tests.",
-        "org.opencontainers.image.version": version,
-    }
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from mlrun_kernel.registry.seed import RegistrySeeder
 from mlrun_kernel.service import create_app
 from tests.conftest import RegistryProcess
-from tests.service.helpers import EVENTS_SECRET, MANIFEST, ServedApp, model_labels, service_config, wait_for
+from tests.model_labels import MANIFEST, model_labels
+from tests.service.helpers import EVENTS_SECRET, ServedApp, service_config, wait_for
 
 pytestmark = [pytest.mark.hub, pytest.mark.registry]
 
