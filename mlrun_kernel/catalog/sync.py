@@ -17,13 +17,14 @@ Cost model, which the benchmark in bench/bench_catalog_sync.py measures:
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from mlrun_kernel.registry import RegistryClient, RegistryError
@@ -78,7 +79,7 @@ def sync_catalog(
     *,
     deep: bool = True,
     repositories: list[str] | None = None,
-    workers: int = 4,
+    workers: int = 8,
 ) -> SyncReport:
     """Bring the store's catalog in line with the registry.
 
@@ -124,7 +125,7 @@ def _sync(
                 select(Repository.name, Tag.name, Tag.digest).join(Tag.repository)
             )
         }
-        cached_configs = set(s.scalars(select(ImageConfigBlob.digest)))
+        configs = _ConfigFetcher(registry, set(s.scalars(select(ImageConfigBlob.digest))))
 
     wanted = [(repo, tag) for repo in names for tag in tag_lists[repo]]
     report.repositories = len([n for n in names if tag_lists[n]])
@@ -137,53 +138,38 @@ def _sync(
             digest = registry.manifest_digest(repo, tag) if deep else old
             if digest == old:
                 return _Resolved(repo, tag, digest, None)
-        # New or moved: one GET gives both the digest and the config digest.
+        # New or moved: one GET gives both the digest and the config digest, and the
+        # same worker goes straight on to the config blob, so no worker waits for a phase.
         ref = registry.manifest(repo, tag)
+        configs.ensure(repo, ref.config_digest)
         return _Resolved(repo, tag, ref.digest, ref.config_digest)
 
     resolved: list[_Resolved] = _pmap(workers, resolve, wanted)
-    changed = [r for r in resolved if r.config_digest is not None]
-    report.manifests_fetched = len(changed)
-    needed: dict[str, str] = {}
-    for r in changed:
-        if r.config_digest not in cached_configs:
-            needed.setdefault(r.config_digest or "", r.repository)
-    configs = dict(
-        zip(
-            needed,
-            _pmap(workers, lambda d: registry.config(needed[d], d).labels, needed),
-            strict=True,
-        )
-    )
-    report.blobs_fetched = len(configs)
+    report.manifests_fetched = len([r for r in resolved if r.config_digest is not None])
+    report.blobs_fetched = len(configs.fetched)
 
-    # 2. Write the store in one transaction.
+    # 2. Write the store in one transaction, in bulk statements rather than one per row.
     with store.session() as s:
-        for digest, labels in configs.items():
-            s.add(ImageConfigBlob(digest=digest, labels=labels, is_model=is_model_image(labels)))
-        s.flush()
-        repos = {r.name: r for r in s.scalars(select(Repository))}
-        for name in names:
-            if tag_lists[name] and name not in repos:
-                repos[name] = Repository(name=name)
-                s.add(repos[name])
-            elif tag_lists[name] and repos[name].gone_at is not None:
-                repos[name].gone_at = None
-        s.flush()
-        _apply_tags(s, repos, resolved, report)
-        in_scope = set(names) if only is not None else set(repos)
-        for name in in_scope:
-            repo = repos.get(name)
-            present = {t for t in tag_lists.get(name, [])}
-            if repo is None:
-                continue
-            for tag in list(repo.tags):
-                if tag.name not in present:
-                    s.delete(tag)
-                    report.deleted_tags += 1
-            if not present and repo.gone_at is None:
-                repo.gone_at = utcnow()
-                report.repositories_gone += 1
+        _write(s, names, tag_lists, resolved, configs.fetched, in_scope_only=only is not None, report=report)
+
+
+class _ConfigFetcher:
+    """Fetches each config blob at most once, whichever worker meets its digest first."""
+
+    def __init__(self, registry: RegistryClient, stored: set[str]) -> None:
+        self._registry = registry
+        self._claimed = set(stored)
+        self._lock = threading.Lock()
+        self.fetched: dict[str, dict[str, str]] = {}
+
+    def ensure(self, repository: str, digest: str) -> None:
+        with self._lock:
+            if digest in self._claimed:
+                return
+            self._claimed.add(digest)
+        labels = self._registry.config(repository, digest).labels
+        with self._lock:
+            self.fetched[digest] = labels
 
 
 def _tags_or_empty(registry: RegistryClient) -> Any:
@@ -198,56 +184,201 @@ def _tags_or_empty(registry: RegistryClient) -> Any:
     return tags
 
 
-def _apply_tags(
-    s: Session, repos: Mapping[str, Repository], resolved: list[_Resolved], report: SyncReport
+def _chunks(items: list[Any], size: int = 500) -> Iterable[list[Any]]:
+    """Slices small enough for an ``IN (...)`` on any backend."""
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _write(
+    s: Session,
+    names: list[str],
+    tag_lists: Mapping[str, list[str]],
+    resolved: list[_Resolved],
+    fetched: Mapping[str, dict[str, str]],
+    *,
+    in_scope_only: bool,
+    report: SyncReport,
 ) -> None:
-    configs = {c.digest: c for c in s.scalars(select(ImageConfigBlob))}
-    versions = {(v.repository_id, v.digest): v for v in s.scalars(select(ModelVersion))}
-    tags = {(t.repository_id, t.name): t for t in s.scalars(select(Tag))}
-    for r in resolved:
-        if r.config_digest is None:
-            continue  # unchanged
-        repo = repos[r.repository]
-        config = configs[r.config_digest]
-        version = None
-        if config.is_model:
-            version = versions.get((repo.id, r.digest))
-            if version is None:
-                version = _new_version(repo, r.digest, config)
-                s.add(version)
-                versions[(repo.id, r.digest)] = version
-            if version.problem:
-                report.problems += 1
-                report.problem_details[f"{r.repository}:{r.tag}"] = version.problem
-        else:
+    if fetched:
+        s.execute(
+            insert(ImageConfigBlob),
+            [
+                {"digest": d, "labels": labels, "is_model": is_model_image(labels)}
+                for d, labels in fetched.items()
+            ],
+        )
+    repo_ids = _write_repositories(s, names, tag_lists)
+    changed = [r for r in resolved if r.config_digest is not None]
+    versions = _write_versions(s, repo_ids, changed, report)
+    _write_tags(s, repo_ids, changed, versions, report)
+    in_scope = set(names) if in_scope_only else set(repo_ids)
+    _drop_missing(s, repo_ids, in_scope, tag_lists, report)
+
+
+def _write_repositories(s: Session, names: list[str], tag_lists: Mapping[str, list[str]]) -> dict[str, int]:
+    """Add new repositories, revive returned ones; answer every repository's id by name."""
+    rows = s.execute(select(Repository.name, Repository.id, Repository.gone_at)).all()
+    ids = {name: rid for name, rid, _ in rows}
+    gone = {name for name, _, gone_at in rows if gone_at is not None}
+    present = [n for n in names if tag_lists[n]]
+    new = [n for n in present if n not in ids]
+    if new:
+        new_ids = s.scalars(
+            insert(Repository).returning(Repository.id, sort_by_parameter_order=True),
+            [{"name": n} for n in new],
+        ).all()
+        ids.update(zip(new, new_ids, strict=True))
+    revived = [n for n in present if n in gone]
+    if revived:
+        s.execute(update(Repository).where(Repository.name.in_(revived)).values(gone_at=None))
+    return ids
+
+
+def _write_versions(
+    s: Session, repo_ids: Mapping[str, int], changed: list[_Resolved], report: SyncReport
+) -> dict[tuple[int, str], int | None]:
+    """The model version id of every changed (repository id, digest); None for non-models."""
+    wanted_configs = sorted({r.config_digest for r in changed if r.config_digest})
+    configs: dict[str, dict[str, str]] = {}
+    models: set[str] = set()
+    for chunk in _chunks(wanted_configs):
+        for digest, labels, is_model in s.execute(
+            select(ImageConfigBlob.digest, ImageConfigBlob.labels, ImageConfigBlob.is_model).where(
+                ImageConfigBlob.digest.in_(chunk)
+            )
+        ):
+            configs[digest] = labels
+            if is_model:
+                models.add(digest)
+    digests = sorted({r.digest for r in changed})
+    existing: dict[tuple[int, str], tuple[int, str | None]] = {}
+    for chunk in _chunks(digests):
+        for repo_id, digest, vid, problem in s.execute(
+            select(
+                ModelVersion.repository_id, ModelVersion.digest, ModelVersion.id, ModelVersion.problem
+            ).where(ModelVersion.digest.in_(chunk))
+        ):
+            existing[(repo_id, digest)] = (vid, problem)
+    new_rows: dict[tuple[int, str], dict[str, Any]] = {}
+    for r in changed:
+        key = (repo_ids[r.repository], r.digest)
+        if r.config_digest in models and key not in existing and key not in new_rows:
+            new_rows[key] = _version_row(
+                key[0], r.digest, r.config_digest or "", configs[r.config_digest or ""]
+            )
+    if new_rows:
+        ids = s.scalars(
+            insert(ModelVersion).returning(ModelVersion.id, sort_by_parameter_order=True),
+            list(new_rows.values()),
+        ).all()
+        for (key, row), vid in zip(new_rows.items(), ids, strict=True):
+            existing[key] = (vid, row["problem"])
+    versions: dict[tuple[int, str], int | None] = {}
+    for r in changed:
+        key = (repo_ids[r.repository], r.digest)
+        if r.config_digest not in models:
             report.not_models += 1
-        tag = tags.get((repo.id, r.tag))
-        if tag is None:
-            s.add(Tag(repository=repo, name=r.tag, digest=r.digest, model_version=version))
-            report.new_tags += 1
+            versions[key] = None
+            continue
+        vid, problem = existing[key]
+        versions[key] = vid
+        if problem:
+            report.problems += 1
+            report.problem_details[f"{r.repository}:{r.tag}"] = problem
+    return versions
+
+
+def _write_tags(
+    s: Session,
+    repo_ids: Mapping[str, int],
+    changed: list[_Resolved],
+    versions: Mapping[tuple[int, str], int | None],
+    report: SyncReport,
+) -> None:
+    ids = {
+        (repo_id, name): tid
+        for repo_id, name, tid in s.execute(select(Tag.repository_id, Tag.name, Tag.id)).all()
+    }
+    now = utcnow()
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for r in changed:
+        repo_id = repo_ids[r.repository]
+        row = {"digest": r.digest, "model_version_id": versions[(repo_id, r.digest)], "updated_at": now}
+        tid = ids.get((repo_id, r.tag))
+        if tid is None:
+            inserts.append({"repository_id": repo_id, "name": r.tag, **row})
         else:
-            tag.digest, tag.model_version, tag.updated_at = r.digest, version, utcnow()
-            report.moved_tags += 1
+            updates.append({"id": tid, **row})
+    if inserts:
+        s.execute(insert(Tag), inserts)
+    if updates:
+        s.execute(update(Tag), updates)
+    report.new_tags += len(inserts)
+    report.moved_tags += len(updates)
 
 
-def _new_version(repo: Repository, digest: str, config: ImageConfigBlob) -> ModelVersion:
-    version = ModelVersion(repository=repo, digest=digest, config_digest=config.digest)
+def _drop_missing(
+    s: Session,
+    repo_ids: Mapping[str, int],
+    in_scope: set[str],
+    tag_lists: Mapping[str, list[str]],
+    report: SyncReport,
+) -> None:
+    """Delete tags the registry no longer lists; mark repositories with no tag left as gone."""
+    names_by_id = {rid: name for name, rid in repo_ids.items() if name in in_scope}
+    present = {rid: set(tag_lists.get(name, ())) for rid, name in names_by_id.items()}
+    stale = [
+        tid
+        for repo_id, name, tid in s.execute(select(Tag.repository_id, Tag.name, Tag.id)).all()
+        if repo_id in present and name not in present[repo_id]
+    ]
+    for chunk in _chunks(stale):
+        s.execute(delete(Tag).where(Tag.id.in_(chunk)))
+    report.deleted_tags += len(stale)
+    empty = [n for n in names_by_id.values() if not tag_lists.get(n)]
+    if empty:
+        result = s.execute(
+            update(Repository)
+            .where(Repository.name.in_(empty), Repository.gone_at.is_(None))
+            .values(gone_at=utcnow())
+        )
+        report.repositories_gone += int(getattr(result, "rowcount", 0) or 0)
+
+
+def _version_row(
+    repository_id: int, digest: str, config_digest: str, labels: dict[str, str]
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "repository_id": repository_id,
+        "digest": digest,
+        "config_digest": config_digest,
+        "title": None,
+        "description": None,
+        "version": None,
+        "metadata_json": None,
+        "manifest": None,
+        "problem": None,
+    }
     try:
-        image = parse_labels(config.labels)
+        image = parse_labels(labels)
     except SpecError as exc:
-        version.problem = str(exc)
-        version.title = config.labels.get("org.opencontainers.image.title")
-        return version
+        row["problem"] = str(exc)
+        row["title"] = labels.get("org.opencontainers.image.title")
+        return row
     meta = image.metadata
-    version.title, version.description, version.version = meta.title, meta.description, meta.version
-    version.metadata_json = {k: v for k, v in meta.__dict__.items() if v is not None}
-    version.manifest = manifest_to_data(image.manifest)
-    return version
+    row.update(
+        title=meta.title,
+        description=meta.description,
+        version=meta.version,
+        metadata_json={k: v for k, v in meta.__dict__.items() if v is not None},
+        manifest=manifest_to_data(image.manifest),
+    )
+    return row
 
 
-def apply_registry_events(
-    store: Store, registry: RegistryClient, envelope: Mapping[str, Any]
-) -> SyncReport:
+def apply_registry_events(store: Store, registry: RegistryClient, envelope: Mapping[str, Any]) -> SyncReport:
     """Apply a registry notification envelope (``{"events": [...]}``).
 
     Each push or delete re-syncs just the repositories it names, so a pushed
