@@ -12,12 +12,16 @@ exclusive ``flock`` and refuses a second one with ``UploadBusy``.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
+import io
 import os
 import re
 import secrets
 import shutil
+import stat
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -112,6 +116,37 @@ class PartFiles:
         os.replace(name, path)
 
 
+class _Checkpoints:
+    """Makes progress durable: fsync, then record the end, every so many bytes and at the end.
+
+    The periodic ones run in a background thread, so the copy does not stall while
+    the disk catches up; the final one covers every byte written, so it supersedes
+    a periodic one that failed.
+    """
+
+    def __init__(self, fd: int, checkpoint: Callable[[int], None], every: int) -> None:
+        self._fd = fd
+        self._checkpoint = checkpoint
+        self._every = every
+        self._since = 0
+        self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlk-checkpoint")
+        self._pending: Future[None] | None = None
+
+    def _durable(self, end: int) -> None:
+        os.fsync(self._fd)  # covers every byte written before this call, so [0, end) at least
+        self._checkpoint(end)
+
+    def advanced(self, n: int, end: int) -> None:
+        self._since += n
+        if self._since >= self._every and (self._pending is None or self._pending.done()):
+            self._pending = self._background.submit(self._durable, end)
+            self._since = 0
+
+    def final(self, end: int) -> None:
+        self._background.shutdown(wait=True)
+        self._durable(end)
+
+
 def receive(
     fd: int,
     offset: int,
@@ -126,30 +161,141 @@ def receive(
 
     ``before_piece(end_after_piece)`` may raise to refuse a piece (size, quota).
     ``checkpoint(end)`` records progress after an fsync covering ``end``: every
-    ``checkpoint_bytes`` in a background thread (so the copy does not stall
-    while the disk catches up), and once at the end, also when the stream
-    fails, so an interrupted upload resumes where its last good byte landed.
+    ``checkpoint_bytes`` (see ``_Checkpoints``), and once at the end, also when
+    the stream fails, so an interrupted upload resumes where its last good byte
+    landed.
     """
     os.lseek(fd, offset, os.SEEK_SET)
     writer = HashingWriter(fd, hasher if hasher is not None else _NoHash())
-    background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlk-checkpoint")
-    pending: Future[None] | None = None
-
-    def durable(end: int) -> None:
-        os.fsync(fd)  # covers every byte written before this call, so [0, end) at least
-        checkpoint(end)
-
-    since = 0
+    checkpoints = _Checkpoints(fd, checkpoint, checkpoint_bytes)
     try:
         for piece in pieces:
             before_piece(offset + writer.written + len(piece))
             writer.write(piece)
-            since += len(piece)
-            if since >= checkpoint_bytes and (pending is None or pending.done()):
-                pending = background.submit(durable, offset + writer.written)
-                since = 0
+            checkpoints.advanced(len(piece), offset + writer.written)
     finally:
         writer.close()
-        background.shutdown(wait=True)  # a failed background checkpoint is superseded:
-        durable(offset + writer.written)  # this one covers every byte written
+        checkpoints.final(offset + writer.written)
     return offset + writer.written
+
+
+def regular_file_source(stream: Any) -> tuple[int, int] | None:
+    """(fd, position) when ``stream`` is an open regular file the kernel can copy from.
+
+    Only unbuffered or buffered binary files qualify (their ``tell()`` is the
+    logical position); pipes, sockets and other streams go through ``receive``.
+    """
+    if not isinstance(stream, io.BufferedReader | io.FileIO) or not hasattr(os, "copy_file_range"):
+        return None
+    try:
+        fd = stream.fileno()
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return fd, stream.tell()
+    except (OSError, ValueError):
+        return None
+
+
+class _TrailingHasher:
+    """Hashes what was written to ``fd`` so far, in a thread that follows the copy.
+
+    It reads the bytes back from the destination, so the digest is of what was
+    stored even if the source changes meanwhile; they are still in the page
+    cache, so this costs the hash and little more.
+    """
+
+    def __init__(self, fd: int, start: int, hasher: Any, buffer_bytes: int = 1 << 20) -> None:
+        self._fd, self._pos, self._hasher = fd, start, hasher
+        self._end, self._done = start, False
+        self._error: BaseException | None = None
+        self._buffer = memoryview(bytearray(buffer_bytes))
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="mlk-sha256", daemon=True)
+        self._thread.start()
+
+    def written_until(self, end: int) -> None:
+        with self._cond:
+            self._end = end
+            self._cond.notify()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                with self._cond:
+                    while self._end <= self._pos and not self._done:
+                        self._cond.wait()
+                    end, done = self._end, self._done
+                while self._pos < end:
+                    view = self._buffer[: min(len(self._buffer), end - self._pos)]
+                    n = os.preadv(self._fd, [view], self._pos)
+                    if n <= 0:
+                        raise OSError(f"the part file ended at {self._pos} while hashing up to {end}")
+                    self._hasher.update(view[:n])
+                    self._pos += n
+                if done and self._pos >= end:
+                    return
+        except BaseException as exc:  # handed to the caller by finish()
+            self._error = exc
+
+    def finish(self) -> None:
+        with self._cond:
+            self._done = True
+            self._cond.notify()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
+_NO_KERNEL_COPY = {errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EBADF}
+
+
+def receive_file(
+    fd: int,
+    offset: int,
+    source: tuple[int, int],
+    hasher: Any | None,
+    *,
+    before_piece: Callable[[int], None],
+    checkpoint: Callable[[int], None],
+    checkpoint_bytes: int,
+    step_bytes: int = 16 << 20,
+) -> tuple[int, int]:
+    """Like ``receive``, for a regular file: the kernel copies, a thread hashes behind it.
+
+    Copying with ``copy_file_range`` keeps the bytes out of Python, and the final
+    fsync runs while the hash catches up, so a large local upload costs about
+    what hashing it costs. Answers (new end, source position after the copy);
+    when the kernel cannot copy between these files, copies nothing and answers
+    the same position, so the caller goes on with ``receive``.
+    """
+    src_fd, src_pos = source
+    end = offset
+    trailing = _TrailingHasher(fd, offset, hasher) if hasher is not None else None
+    checkpoints = _Checkpoints(fd, checkpoint, checkpoint_bytes)
+    try:
+        while True:
+            remaining = os.fstat(src_fd).st_size - src_pos
+            if remaining <= 0:
+                break
+            count = min(step_bytes, remaining)
+            before_piece(end + count)
+            try:
+                n = os.copy_file_range(src_fd, fd, count, src_pos, end)
+            except OSError as exc:
+                if end == offset and exc.errno in _NO_KERNEL_COPY:
+                    break  # this pair of files cannot be copied in the kernel: receive() will
+                raise
+            if n == 0:
+                break  # the file shrank under us: it ends here
+            src_pos += n
+            end += n
+            if trailing is not None:
+                trailing.written_until(end)
+            checkpoints.advanced(n, end)
+    finally:
+        try:
+            checkpoints.final(end)
+        finally:
+            if trailing is not None:
+                trailing.finish()
+    return end, src_pos
