@@ -53,17 +53,13 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:5000",
         description="Base URL of the Docker registry (v2 API) that holds model images.",
     )
-    registry_username: str | None = Field(
-        default=None, description="Registry user, if it needs auth."
-    )
+    registry_username: str | None = Field(default=None, description="Registry user, if it needs auth.")
     registry_password: str | None = Field(
         default=None, description="Registry password or token, if it needs auth."
     )
     base_image: str = Field(
         default="python:3.11-slim-bookworm",
-        description=(
-            "Base image the project's Dockerfiles name; built offline when it cannot be pulled."
-        ),
+        description=("Base image the project's Dockerfiles name; built offline when it cannot be pulled."),
     )
     build_ca_bundle: Path | None = Field(
         default_factory=_default_ca_bundle,

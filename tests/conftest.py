@@ -53,9 +53,7 @@ def published_examples(registry_addr: str) -> dict[str, object]:
     """Every example model built and pushed to the session registry, by folder name."""
     from mlrun_kernel.build import build_model
 
-    return {
-        folder.name: build_model(folder, registry=registry_addr, push=True) for folder in EXAMPLES
-    }
+    return {folder.name: build_model(folder, registry=registry_addr, push=True) for folder in EXAMPLES}
 
 
 @pytest.fixture(scope="session")
@@ -109,9 +107,7 @@ class RegistryProcess:
 
     def start(self) -> RegistryProcess:
         args = [ROOT / "scripts" / "registry.sh", "start", self.addr, self.state]
-        subprocess.run(
-            args + ([self.notify_url] if self.notify_url else []), check=True, capture_output=True
-        )
+        subprocess.run(args + ([self.notify_url] if self.notify_url else []), check=True, capture_output=True)
         return self
 
     def stop(self) -> None:

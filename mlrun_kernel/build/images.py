@@ -79,9 +79,7 @@ def build_image(
     if not tags:
         raise ValueError("build_image needs at least one tag")
     client = _client()
-    with context_tar(
-        context, dockerfile=dockerfile, ca_bundle=ca_bundle, extra_files=extra_files
-    ) as tar:
+    with context_tar(context, dockerfile=dockerfile, ca_bundle=ca_bundle, extra_files=extra_files) as tar:
         try:
             events = client.api.build(
                 fileobj=tar,
@@ -97,9 +95,7 @@ def build_image(
             )
             lines, aux = _consume(events, f"building {tags[0]} from {context}", on_log)
         except APIError as exc:
-            raise BuildError(
-                f"building {tags[0]} from {context} failed: {exc.explanation or exc}"
-            ) from exc
+            raise BuildError(f"building {tags[0]} from {context} failed: {exc.explanation or exc}") from exc
     image_id = aux.get("ID") or client.images.get(tags[0]).id
     image = client.images.get(image_id)
     for ref in tags[1:]:

@@ -80,9 +80,7 @@ def load_build_file(folder: Path) -> BuildFile:
     for key in ("image", "title", "description", "version", "manifest"):
         if key not in raw:
             raise _problem(f"{path}: {key}", "is required")
-    metadata = ModelMetadata(
-        **{k: str(raw[k]).strip() for k in _METADATA_KEYS if raw.get(k) is not None}
-    )
+    metadata = ModelMetadata(**{k: str(raw[k]).strip() for k in _METADATA_KEYS if raw.get(k) is not None})
     return BuildFile(
         folder=folder,
         image=str(raw["image"]),
@@ -114,15 +112,11 @@ def build_model(
     tags = [f"{repo}:{spec.metadata.version}", f"{repo}:latest"]
     ca = ca_bundle  # None: the configured bundle (context.default_ca_bundle)
 
-    body = build_image(
-        spec.folder, [f"{repo}:build-{spec.metadata.version}"], ca_bundle=ca, on_log=on_log
-    )
+    body = build_image(spec.folder, [f"{repo}:build-{spec.metadata.version}"], ca_bundle=ca, on_log=on_log)
     labels = labels_for(spec.metadata, spec.manifest)
     with tempfile.TemporaryDirectory(prefix="mlk-finish-") as tmp:
         finish = Path(tmp)
-        (finish / "Dockerfile").write_text(
-            f"FROM {body.image_id}\nCOPY manifest.json /mlk/manifest.json\n"
-        )
+        (finish / "Dockerfile").write_text(f"FROM {body.image_id}\nCOPY manifest.json /mlk/manifest.json\n")
         (finish / "manifest.json").write_text(manifest_to_json(spec.manifest))
         final = build_image(finish, tags, labels=labels, ca_bundle=ca, on_log=on_log)
     _untag(f"{repo}:build-{spec.metadata.version}")
@@ -131,9 +125,7 @@ def build_model(
     if push:
         digest = push_image(tags[0], on_log=on_log)
         push_image(tags[1], on_log=on_log)
-    return ModelBuild(
-        image_id=final.image_id, image=tags[0], tags=tags, digest=digest, labels=labels
-    )
+    return ModelBuild(image_id=final.image_id, image=tags[0], tags=tags, digest=digest, labels=labels)
 
 
 def _untag(ref: str) -> None:

@@ -87,9 +87,7 @@ def _version_info(version: ModelVersion, tags: list[str]) -> VersionInfo:
     )
 
 
-def _summaries(
-    store: Store, *, names: list[str] | None, include_problems: bool
-) -> list[ModelSummary]:
+def _summaries(store: Store, *, names: list[str] | None, include_problems: bool) -> list[ModelSummary]:
     query = (
         select(Repository)
         .where(Repository.gone_at.is_(None))

@@ -208,8 +208,7 @@ def _metadata_issues(values: Mapping[str, object]) -> list[SpecIssue]:
             issues.append(
                 SpecIssue(
                     label,
-                    f"is {value!r}, which is not a semantic version "
-                    f"(MAJOR.MINOR.PATCH such as 1.2.0){hint}",
+                    f"is {value!r}, which is not a semantic version (MAJOR.MINOR.PATCH such as 1.2.0){hint}",
                 )
             )
     return issues

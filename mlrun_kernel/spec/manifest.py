@@ -135,9 +135,7 @@ class Task:
     description: str
     command: tuple[str, ...] | None = None
     """The container command; ``None`` runs the entrypoint with the task name."""
-    parameters: dict[str, Any] = field(
-        default_factory=lambda: copy.deepcopy(EMPTY_PARAMETERS_SCHEMA)
-    )
+    parameters: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(EMPTY_PARAMETERS_SCHEMA))
     """The JSON Schema of the task's parameters object."""
     inputs: dict[str, InputSpec] = field(default_factory=dict)
     outputs: dict[str, OutputSpec] = field(default_factory=dict)
@@ -372,11 +370,7 @@ def _resource_issues(resources_: Any) -> list[SpecIssue]:
     if not isinstance(resources_, Mapping):
         return []
     memory = resources_.get("memory")
-    if (
-        isinstance(memory, str)
-        and _MEMORY.match(memory)
-        and _memory_bytes(memory) < MIN_MEMORY_BYTES
-    ):
+    if isinstance(memory, str) and _MEMORY.match(memory) and _memory_bytes(memory) < MIN_MEMORY_BYTES:
         return [SpecIssue("resources.memory", "must be at least 6m (Docker refuses less)")]
     return []
 
@@ -512,9 +506,7 @@ def _build_task(name: str, task: Mapping[str, Any]) -> Task:
             key: MetricSpec(
                 name=key,
                 goal=spec["goal"],
-                range=(float(spec["range"][0]), float(spec["range"][1]))
-                if "range" in spec
-                else None,
+                range=(float(spec["range"][0]), float(spec["range"][1])) if "range" in spec else None,
                 description=spec.get("description", ""),
             )
             for key, spec in task.get("metrics", {}).items()
@@ -598,8 +590,7 @@ def _example_data(example: Example) -> dict[str, Any]:
         data["parameters"] = example.parameters
     if example.inputs:
         data["inputs"] = {
-            key: list(value) if isinstance(value, tuple) else value
-            for key, value in example.inputs.items()
+            key: list(value) if isinstance(value, tuple) else value for key, value in example.inputs.items()
         }
     return data
 

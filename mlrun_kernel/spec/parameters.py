@@ -116,9 +116,7 @@ def _normalized_uri(uri: str) -> str:
 def _validator_class(schema: Any, default_draft: Draft, path: str) -> type[Validator]:
     """The validator for ``schema``'s dialect; other dialects are refused."""
     if default_draft not in _VALIDATORS:
-        raise ValueError(
-            f"default_draft must be one of {sorted(_VALIDATORS)}, not {default_draft!r}"
-        )
+        raise ValueError(f"default_draft must be one of {sorted(_VALIDATORS)}, not {default_draft!r}")
     if not isinstance(schema, Mapping) or "$schema" not in schema:
         return _VALIDATORS[default_draft]
     dialect = schema["$schema"]
@@ -221,9 +219,7 @@ def check_json_schema(
         raise ManifestError([SpecIssue(_join(path, *problem[0]), problem[1])])
     meta_cls = validator_for(cls.META_SCHEMA, default=cls)
     meta = meta_cls(cls.META_SCHEMA, format_checker=meta_cls.FORMAT_CHECKER)
-    located = [
-        pair for error in meta.iter_errors(schema) for pair in _locate(error, _schema_message)
-    ]
+    located = [pair for error in meta.iter_errors(schema) for pair in _locate(error, _schema_message)]
     located.sort(key=lambda pair: _pointer_sort_key(_pointer(pair[0])))
     issues = [SpecIssue(_join(path, *at), message) for at, message in located]
     if not issues:
@@ -316,8 +312,7 @@ def _dangling_refs(schema: Any, cls: type[Validator], path: str) -> list[SpecIss
                 issues.append(
                     SpecIssue(
                         where,
-                        f"cannot resolve {ref!r}: a $ref must point inside the schema "
-                        "(e.g. '#/$defs/name')",
+                        f"cannot resolve {ref!r}: a $ref must point inside the schema (e.g. '#/$defs/name')",
                     )
                 )
         for sub in resource.subresources():
@@ -394,9 +389,7 @@ def _flatten(parts: Iterable[_Part], depth: int) -> list[_Part]:
             # an odd $id only costs us ref resolution below it
             with contextlib.suppress(Exception):
                 resolver = resolver.in_subresource(
-                    Resource.from_contents(
-                        schema, default_specification=referencing.jsonschema.DRAFT202012
-                    )
+                    Resource.from_contents(schema, default_specification=referencing.jsonschema.DRAFT202012)
                 )
         out.append((schema, resolver))
         ref = schema.get("$ref")
@@ -417,9 +410,7 @@ def _flatten(parts: Iterable[_Part], depth: int) -> list[_Part]:
     return out
 
 
-def _fill(
-    parts: list[_Part], data: Any, stack: tuple[int, ...], depth: int, from_default: bool
-) -> Any:
+def _fill(parts: list[_Part], data: Any, stack: tuple[int, ...], depth: int, from_default: bool) -> Any:
     """Fill ``data`` in place (it is already a private copy) and return it.
 
     ``from_default`` says ``data`` came from the schema (a ``default`` or an
@@ -467,9 +458,7 @@ def _default_value(subs: list[_Part], stack: tuple[int, ...], depth: int) -> Any
     return _MISSING
 
 
-def _pad_to_min_items(
-    flat: list[_Part], data: list[Any], stack: tuple[int, ...], depth: int
-) -> None:
+def _pad_to_min_items(flat: list[_Part], data: list[Any], stack: tuple[int, ...], depth: int) -> None:
     """A default array shorter than ``minItems`` grows with its items' defaults, as in RJSF."""
     wanted = max((s["minItems"] for s, _ in flat if isinstance(s.get("minItems"), int)), default=0)
     while len(data) < min(wanted, 1000):
@@ -532,9 +521,7 @@ def parameter_errors(
     if problem is not None:
         return [SpecIssue(_pointer(problem[0]), problem[1])]
     registry, _ = _registry_for(_false_as_not(schema, 0), cls)
-    validator = cls(
-        _false_as_not(schema, 0), registry=registry, format_checker=_format_checker(cls, formats)
-    )
+    validator = cls(_false_as_not(schema, 0), registry=registry, format_checker=_format_checker(cls, formats))
     issues: list[SpecIssue] = []
     try:
         for error in validator.iter_errors(params):
@@ -588,8 +575,7 @@ def _false_as_not(schema: Any, depth: int) -> Any:
         if isinstance(value, Mapping):
             if key == "dependencies":
                 result[key] = {
-                    k: _false_as_not(v, depth + 1) if not isinstance(v, list) else v
-                    for k, v in value.items()
+                    k: _false_as_not(v, depth + 1) if not isinstance(v, list) else v for k, v in value.items()
                 }
             else:
                 result[key] = _false_as_not(value, depth + 1)
@@ -820,10 +806,7 @@ def _schema_message(error: ValidationError) -> str:
     """A message for a broken schema: it names the bad value, for the expert who wrote it."""
     at = list(error.absolute_path)
     if error.validator == "anyOf" and at and at[-1] == "type" and not _named_child(at):
-        return (
-            f"{_literal(error.instance)} is not a JSON Schema type "
-            f"(use one of: {', '.join(_JSON_TYPES)})"
-        )
+        return f"{_literal(error.instance)} is not a JSON Schema type (use one of: {', '.join(_JSON_TYPES)})"
     if error.validator == "format" and error.validator_value == "regex":
         return f"{_literal(error.instance)} is not a valid regular expression"
     if error.validator == "type":

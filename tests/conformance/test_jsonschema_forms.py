@@ -82,9 +82,7 @@ EXPECTED: dict[str, tuple[str, Outcome, Outcome]] = {
 
 # What a user sees for each sample that is invalid as given: field pointers and messages.
 INVALID_AS_GIVEN: dict[str, list[tuple[str, str]]] = {
-    "customFieldAnyOf": [
-        ("", "must match at least one of the options (nearest: /city is required)")
-    ],
+    "customFieldAnyOf": [("", "must match at least one of the options (nearest: /city is required)")],
     "errorSchema": [("/firstName", "is required")],
     "errors": [
         ("/active", "must be a boolean"),
@@ -112,9 +110,7 @@ INVALID_AS_GIVEN: dict[str, list[tuple[str, str]]] = {
     ],
     "options": [("/firstName", "is required")],
     # the two `oneOf` branches have identical shapes, so the contact matches both
-    "references": [
-        ("/contact", "must match exactly one of the options, but matches more than one")
-    ],
+    "references": [("/contact", "must match exactly one of the options, but matches more than one")],
     "simple": [("/firstName", "is required")],
     "validation": [("/firstName", "is required")],
 }
@@ -182,7 +178,5 @@ def test_sample(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(INVALID_AS_GIVEN))
 def test_invalid_sample_errors_point_at_their_fields(name: str) -> None:
     data = sample(name)
-    issues = parameter_errors(
-        data["schema"], data["formData"], default_draft="draft7", formats=FORMATS
-    )
+    issues = parameter_errors(data["schema"], data["formData"], default_draft="draft7", formats=FORMATS)
     assert [(issue.path, issue.message) for issue in issues] == INVALID_AS_GIVEN[name]

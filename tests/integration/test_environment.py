@@ -18,9 +18,7 @@ pytestmark = [pytest.mark.docker]
 
 def test_second_setup_run_finds_everything_up_and_changes_nothing():
     env = {**os.environ, "MLK_SKIP_APT": "1"}
-    out = subprocess.run(
-        [ROOT / "scripts" / "setup.sh"], env=env, capture_output=True, text=True, check=True
-    )
+    out = subprocess.run([ROOT / "scripts" / "setup.sh"], env=env, capture_output=True, text=True, check=True)
     lines = out.stdout.strip().splitlines()
     assert [line.split(":")[0] for line in lines] == [
         "packages",
@@ -44,9 +42,7 @@ def test_offline_standin_base_image_behaves_like_python_slim(docker_client):
             "print(sys.version_info[:2] == (3, 11), bool(shutil.which('pip')), bool(shutil.which('python')),"
             " pathlib.Path(sysconfig.get_path('stdlib'), 'EXTERNALLY-MANAGED').exists())"
         )
-        out = (
-            docker_client.containers.run(tag, ["python", "-c", probe], remove=True).decode().split()
-        )
+        out = docker_client.containers.run(tag, ["python", "-c", probe], remove=True).decode().split()
         assert out == ["True", "True", "True", "False"]
         again = subprocess.run([script, tag], capture_output=True, text=True, check=True)
         assert "present" in again.stdout

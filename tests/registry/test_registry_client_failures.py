@@ -150,9 +150,7 @@ def test_bearer_challenge_flow_gets_a_scoped_token_with_basic_credentials(fake):
 
     def tags(h: BaseHTTPRequestHandler) -> Answer:
         if h.headers.get("Authorization") != "Bearer tok-123":
-            challenge = (
-                f'Bearer realm="{fake.url}/token",service="fake",scope="repository:team/x:pull"'
-            )
+            challenge = f'Bearer realm="{fake.url}/token",service="fake",scope="repository:team/x:pull"'
             return 401, {"WWW-Authenticate": challenge}, b"{}"
         return ok_json({"name": "team/x", "tags": ["1.0.0"]})
 
@@ -162,10 +160,7 @@ def test_bearer_challenge_flow_gets_a_scoped_token_with_basic_credentials(fake):
         assert client.tags("team/x") == ["1.0.0"]
         assert client.tags("team/x") == ["1.0.0"]  # the token is reused
     assert len(token_requests) == 1
-    assert (
-        "service=fake" in token_requests[0]
-        and "scope=repository%3Ateam%2Fx%3Apull" in token_requests[0]
-    )
+    assert "service=fake" in token_requests[0] and "scope=repository%3Ateam%2Fx%3Apull" in token_requests[0]
 
 
 def test_wrong_basic_credentials_fail_with_401(fake):

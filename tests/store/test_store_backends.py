@@ -64,9 +64,7 @@ def test_catalog_rows_round_trip_with_json_and_aware_timestamps(store_url):
                 [
                     repo,
                     version,
-                    Tag(
-                        repository=repo, name="1.0.0", digest=version.digest, model_version=version
-                    ),
+                    Tag(repository=repo, name="1.0.0", digest=version.digest, model_version=version),
                 ]
             )
         with store.session() as s:

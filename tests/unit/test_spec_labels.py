@@ -176,8 +176,7 @@ def test_missing_manifest_label() -> None:
 def test_manifest_label_that_is_not_json_gives_the_position() -> None:
     error = label_error(labels(manifest='{"tasks" {}}'))
     assert str(error) == (
-        "label io.mlkernel.manifest is not valid JSON: "
-        "Expecting ':' delimiter: line 1 column 10 (char 9)"
+        "label io.mlkernel.manifest is not valid JSON: Expecting ':' delimiter: line 1 column 10 (char 9)"
     )
     assert error.errors[0].path == LABEL_MANIFEST
 

@@ -89,12 +89,8 @@ def test_model_spec_example_parses_verbatim() -> None:
     assert predict.metrics == {}
     evaluate = manifest.tasks["evaluate"]
     assert evaluate.inputs["data"].description == ""
-    assert evaluate.metrics["accuracy"] == MetricSpec(
-        name="accuracy", goal="maximize", range=(0.0, 1.0)
-    )
-    assert manifest.resources == Resources(
-        memory="1g", cpus=1.0, gpus=0, timeout_seconds=1800, network=False
-    )
+    assert evaluate.metrics["accuracy"] == MetricSpec(name="accuracy", goal="maximize", range=(0.0, 1.0))
+    assert manifest.resources == Resources(memory="1g", cpus=1.0, gpus=0, timeout_seconds=1800, network=False)
     assert manifest.resources.memory_bytes == 1024**3
     assert manifest.keywords == ("classification", "tabular")
     assert manifest.examples == (
@@ -328,9 +324,7 @@ def _rename_task(new: str) -> Mutation:
 
 P = "tasks.predict"
 PARAMS = f"{P}.parameters"
-NAME_RULE = (
-    "must start with a lowercase letter and use only a-z, 0-9, '_' and '-' (at most 63 characters)"
-)
+NAME_RULE = "must start with a lowercase letter and use only a-z, 0-9, '_' and '-' (at most 63 characters)"
 TYPES = "array, boolean, integer, null, number, object, string"
 
 BAD_CASES: list[tuple[str, Mutation, list[tuple[str, str]]]] = [
@@ -411,8 +405,7 @@ BAD_CASES: list[tuple[str, Mutation, list[tuple[str, str]]]] = [
         [
             (
                 f"{PARAMS}.properties.threshold.$ref",
-                "cannot resolve '#/$defs/share': a $ref must point inside the schema "
-                "(e.g. '#/$defs/name')",
+                "cannot resolve '#/$defs/share': a $ref must point inside the schema (e.g. '#/$defs/name')",
             )
         ],
     ),
@@ -739,9 +732,7 @@ def test_bad_manifest_names_the_path_and_the_problem(
     ("mutate", "expected"),
     [pytest.param(mutate, expected, id=name) for name, mutate, expected in BAD_CASES],
 )
-def test_error_text_is_one_line_per_issue(
-    mutate: Mutation, expected: list[tuple[str, str]]
-) -> None:
+def test_error_text_is_one_line_per_issue(mutate: Mutation, expected: list[tuple[str, str]]) -> None:
     data = good()
     mutate(data)
     with pytest.raises(ManifestError) as caught:
@@ -892,9 +883,7 @@ def test_deeply_nested_manifest_is_refused_not_crashed() -> None:
 
 
 def test_manifest_text_nested_past_the_parser_is_refused() -> None:
-    assert issues_of("[" * 30000 + "]" * 30000) == [
-        ("", "the manifest is nested deeper than 64 levels")
-    ]
+    assert issues_of("[" * 30000 + "]" * 30000) == [("", "the manifest is nested deeper than 64 levels")]
 
 
 @pytest.mark.parametrize(

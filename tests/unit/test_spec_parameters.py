@@ -96,8 +96,7 @@ def test_dangling_and_remote_refs_are_refused() -> None:
         "parameters.properties.b.items.$ref",
     ]
     assert caught.value.errors[0].message == (
-        "cannot resolve '#/$defs/missing': "
-        "a $ref must point inside the schema (e.g. '#/$defs/name')"
+        "cannot resolve '#/$defs/missing': a $ref must point inside the schema (e.g. '#/$defs/name')"
     )
 
 
@@ -183,9 +182,7 @@ def test_given_falsy_values_are_kept() -> None:
 
 
 def test_fill_defaults_never_mutates_its_inputs() -> None:
-    schema = obj(
-        {"opts": {"type": "object", "default": {"k": [1]}, "properties": {"j": {"default": 2}}}}
-    )
+    schema = obj({"opts": {"type": "object", "default": {"k": [1]}, "properties": {"j": {"default": 2}}}})
     data: dict[str, Any] = {"rows": [{"a": 1}]}
     schema_before, data_before = copy.deepcopy(schema), copy.deepcopy(data)
 
@@ -222,9 +219,7 @@ def test_nested_object_is_not_created_incomplete() -> None:
         }
     )
     assert fill_defaults(schema, {}) == {}
-    assert fill_defaults(schema, {"auth": {"token": "t"}}) == {
-        "auth": {"token": "t", "method": "token"}
-    }
+    assert fill_defaults(schema, {"auth": {"token": "t"}}) == {"auth": {"token": "t", "method": "token"}}
 
 
 def test_defaults_through_refs() -> None:
@@ -476,8 +471,7 @@ def test_one_of_errors_point_at_the_value() -> None:
         ("/both", "must match exactly one of the options, but matches more than one"),
         (
             "/model",
-            "must match exactly one of the options, but matches none "
-            "(nearest: /model/trees is required)",
+            "must match exactly one of the options, but matches none (nearest: /model/trees is required)",
         ),
     ]
 
@@ -487,8 +481,7 @@ def test_any_of_error_gives_the_nearest_problem() -> None:
     assert errors(schema, {"n": "long"}) == [
         (
             "/n",
-            "must match at least one of the options "
-            "(nearest: /n must be at most 2 characters long)",
+            "must match at least one of the options (nearest: /n must be at most 2 characters long)",
         )
     ]
 
@@ -506,9 +499,7 @@ def test_if_then_else_errors_point_into_the_branch() -> None:
         ],
     )
     assert errors(schema, {"animal": "cat"}) == [("/food", "is required")]
-    assert errors(schema, {"animal": "cat", "food": "fish"}) == [
-        ("/food", 'must be one of: "meat", "grass"')
-    ]
+    assert errors(schema, {"animal": "cat", "food": "fish"}) == [("/food", 'must be one of: "meat", "grass"')]
     assert errors(schema, {"animal": "fish", "water": "tap"}) == [
         ("/water", 'must be one of: "fresh", "salt"')
     ]
@@ -565,9 +556,7 @@ def test_root_problems_use_the_empty_pointer() -> None:
 
 def test_default_draft_picks_the_validator() -> None:
     schema = obj({"pair": {"type": "array", "items": [{"type": "string"}, {"type": "integer"}]}})
-    assert errors(schema, {"pair": ["a", "b"]}, default_draft="draft7") == [
-        ("/pair/1", "must be an integer")
-    ]
+    assert errors(schema, {"pair": ["a", "b"]}, default_draft="draft7") == [("/pair/1", "must be an integer")]
     with pytest.raises(ManifestError):
         parameter_errors(schema, {"pair": ["a", "b"]})  # not a 2020-12 schema
 

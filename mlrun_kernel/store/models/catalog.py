@@ -20,9 +20,7 @@ class Repository(Base):
     first_seen: Mapped[datetime] = mapped_column(default=utcnow)
     gone_at: Mapped[datetime | None] = mapped_column(default=None)
 
-    tags: Mapped[list[Tag]] = relationship(
-        back_populates="repository", cascade="all, delete-orphan"
-    )
+    tags: Mapped[list[Tag]] = relationship(back_populates="repository", cascade="all, delete-orphan")
     versions: Mapped[list[ModelVersion]] = relationship(
         back_populates="repository", cascade="all, delete-orphan"
     )
@@ -61,9 +59,7 @@ class Tag(Base):
     repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(128))
     digest: Mapped[str] = mapped_column(String(100))
-    model_version_id: Mapped[int | None] = mapped_column(
-        ForeignKey("model_versions.id", ondelete="SET NULL")
-    )
+    model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     repository: Mapped[Repository] = relationship(back_populates="tags")
