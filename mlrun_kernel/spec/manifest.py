@@ -27,10 +27,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 from .errors import ManifestError, SpecIssue
 from .parameters import (
@@ -179,6 +180,8 @@ def manifest_schema() -> dict[str, Any]:
 
 @cache
 def _structure_validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator  # imported when first needed: see parameters._jsonschema
+
     return Draft202012Validator(manifest_schema())
 
 

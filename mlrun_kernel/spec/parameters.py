@@ -26,16 +26,18 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, Literal
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal
 
 import referencing.jsonschema
-from jsonschema import FormatChecker
-from jsonschema.exceptions import ValidationError, best_match
-from jsonschema.protocols import Validator
-from jsonschema.validators import Draft7Validator, Draft202012Validator, validator_for
 from jsonschema_specifications import REGISTRY as SPECIFICATIONS
 from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
+
+if TYPE_CHECKING:
+    from jsonschema import FormatChecker
+    from jsonschema.exceptions import ValidationError
+    from jsonschema.protocols import Validator
 
 from .errors import ManifestError, ParameterError, SpecIssue
 
@@ -61,18 +63,37 @@ Draft = Literal["draft2020-12", "draft7"]
 EMPTY_PARAMETERS_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
 """A task without ``parameters`` takes none: this is the schema it gets."""
 
-_VALIDATORS: dict[str, type[Validator]] = {
-    "draft2020-12": Draft202012Validator,
-    "draft7": Draft7Validator,
-}
-_BY_URI: dict[str, type[Validator]] = {
-    DRAFT_2020_12: Draft202012Validator,
-    DRAFT_7.rstrip("#"): Draft7Validator,
-}
-_DIALECT_URIS: dict[type[Validator], str] = {
-    Draft202012Validator: DRAFT_2020_12,
-    Draft7Validator: DRAFT_7,
-}
+_DRAFTS: tuple[Draft, ...] = ("draft2020-12", "draft7")
+
+
+@cache
+def _jsonschema() -> Any:
+    """The jsonschema package, imported on first use.
+
+    Importing it costs 0.8 s where rfc3987-syntax is installed (JupyterLab pulls it
+    in): it builds a grammar for two rare formats. Every ``mlk`` command imports
+    this module, and most never validate anything.
+    """
+    import jsonschema
+    import jsonschema.exceptions
+    import jsonschema.validators
+
+    return jsonschema
+
+
+def _validators() -> dict[str, type[Validator]]:
+    js = _jsonschema()
+    return {"draft2020-12": js.Draft202012Validator, "draft7": js.Draft7Validator}
+
+
+def _by_uri() -> dict[str, type[Validator]]:
+    js = _jsonschema()
+    return {DRAFT_2020_12: js.Draft202012Validator, DRAFT_7.rstrip("#"): js.Draft7Validator}
+
+
+def _dialect_uri(cls: type[Validator]) -> str:
+    return DRAFT_7 if cls is _jsonschema().Draft7Validator else DRAFT_2020_12
+
 
 _MAX_DEPTH = 64
 """How deep :func:`fill_defaults` follows data and ``$ref``/``allOf`` chains."""
@@ -115,13 +136,14 @@ def _normalized_uri(uri: str) -> str:
 
 def _validator_class(schema: Any, default_draft: Draft, path: str) -> type[Validator]:
     """The validator for ``schema``'s dialect; other dialects are refused."""
-    if default_draft not in _VALIDATORS:
-        raise ValueError(f"default_draft must be one of {sorted(_VALIDATORS)}, not {default_draft!r}")
+    if default_draft not in _DRAFTS:
+        raise ValueError(f"default_draft must be one of {sorted(_DRAFTS)}, not {default_draft!r}")
     if not isinstance(schema, Mapping) or "$schema" not in schema:
-        return _VALIDATORS[default_draft]
+        return _validators()[default_draft]
     dialect = schema["$schema"]
-    if isinstance(dialect, str) and _normalized_uri(dialect) in _BY_URI:
-        return _BY_URI[_normalized_uri(dialect)]
+    by_uri = _by_uri()
+    if isinstance(dialect, str) and _normalized_uri(dialect) in by_uri:
+        return by_uri[_normalized_uri(dialect)]
     raise ManifestError(
         [
             SpecIssue(
@@ -134,7 +156,7 @@ def _validator_class(schema: Any, default_draft: Draft, path: str) -> type[Valid
 
 
 def _specification(cls: type[Validator]) -> referencing.jsonschema.Specification[Any]:
-    return referencing.jsonschema.specification_with(_DIALECT_URIS[cls])
+    return referencing.jsonschema.specification_with(_dialect_uri(cls))
 
 
 def _registry_for(schema: Any, cls: type[Validator]) -> tuple[Registry[Any], Resource[Any]]:
@@ -217,7 +239,7 @@ def check_json_schema(
     problem = _not_json(schema)
     if problem is not None:
         raise ManifestError([SpecIssue(_join(path, *problem[0]), problem[1])])
-    meta_cls = validator_for(cls.META_SCHEMA, default=cls)
+    meta_cls = _jsonschema().validators.validator_for(cls.META_SCHEMA, default=cls)
     meta = meta_cls(cls.META_SCHEMA, format_checker=meta_cls.FORMAT_CHECKER)
     located = [pair for error in meta.iter_errors(schema) for pair in _locate(error, _schema_message)]
     located.sort(key=lambda pair: _pointer_sort_key(_pointer(pair[0])))
@@ -363,7 +385,7 @@ def fill_defaults(schema: Any, data: Any) -> Any:
     try:
         cls = _validator_class(schema, "draft2020-12", "")
     except ManifestError:
-        cls = Draft202012Validator
+        cls = _jsonschema().Draft202012Validator
     try:
         registry, root = _registry_for(schema, cls)
     except Exception:  # a schema too broken to index still gets its direct defaults
@@ -587,7 +609,7 @@ def _format_checker(cls: type[Validator], formats: Iterable[str] | None) -> Form
     draft-03 way), limited to ``formats`` when given."""
     dialect = cls.FORMAT_CHECKER
     wanted = dialect.checkers.keys() if formats is None else set(formats)
-    checker = FormatChecker(formats=())
+    checker = _jsonschema().FormatChecker(formats=())
     checker.checkers = {name: dialect.checkers[name] for name in wanted if name in dialect.checkers}
     return checker
 
@@ -799,7 +821,7 @@ def _nearest_option_error(error: ValidationError) -> ValidationError | None:
         return mismatches, len(problems)
 
     likely = min(options.values(), key=rank)
-    return best_match(likely)
+    return _jsonschema().exceptions.best_match(likely)
 
 
 def _schema_message(error: ValidationError) -> str:
