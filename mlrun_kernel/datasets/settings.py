@@ -13,6 +13,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GiB = 1024**3
+KiB = 1024
 MiB = 1024**2
 
 
@@ -28,10 +29,11 @@ class DatasetSettings(BaseSettings):
         "re-upload of identical bytes costs nothing); 0 means no quota.",
     )
     upload_chunk_bytes: int = Field(
-        default=8 * MiB,
+        default=256 * KiB,
         ge=4096,
-        description="Size of the buffer uploads are copied through; memory per upload "
-        "stays near this whatever the file size.",
+        description="Size of the pieces uploads are copied in; memory per upload stays "
+        "near this whatever the file size. Pieces that stay in the CPU cache while they are "
+        "written and hashed back are fastest (256 KiB: 1 GiB in 0.6 s; 8 MiB: 0.9-2 s).",
     )
     upload_checkpoint_bytes: int = Field(
         default=256 * MiB,

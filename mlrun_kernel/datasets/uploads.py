@@ -21,13 +21,12 @@ import secrets
 import shutil
 import stat
 import tempfile
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from mlrun_kernel.datasets.blobs import Chunk, HashingWriter
+from mlrun_kernel.datasets.blobs import Chunk, TrailingHasher, write_all
 from mlrun_kernel.datasets.errors import NotFound, UploadBusy
 
 _ID = re.compile(r"[0-9a-f]{32}\Z")
@@ -35,13 +34,6 @@ _ID = re.compile(r"[0-9a-f]{32}\Z")
 
 def new_upload_id() -> str:
     return secrets.token_hex(16)
-
-
-class _NoHash:
-    """Stands in for a hasher when the bytes before the offset were not hashed here."""
-
-    def update(self, _data: Any) -> None:
-        pass
 
 
 class PartFiles:
@@ -166,17 +158,24 @@ def receive(
     landed.
     """
     os.lseek(fd, offset, os.SEEK_SET)
-    writer = HashingWriter(fd, hasher if hasher is not None else _NoHash())
+    end = offset
+    trailing = TrailingHasher(fd, offset, hasher) if hasher is not None else None
     checkpoints = _Checkpoints(fd, checkpoint, checkpoint_bytes)
     try:
         for piece in pieces:
-            before_piece(offset + writer.written + len(piece))
-            writer.write(piece)
-            checkpoints.advanced(len(piece), offset + writer.written)
+            before_piece(end + len(piece))
+            write_all(fd, piece)
+            end += len(piece)
+            if trailing is not None:
+                trailing.written_until(end)
+            checkpoints.advanced(len(piece), end)
     finally:
-        writer.close()
-        checkpoints.final(offset + writer.written)
-    return offset + writer.written
+        try:
+            checkpoints.final(end)
+        finally:
+            if trailing is not None:
+                trailing.finish()
+    return end
 
 
 def regular_file_source(stream: Any) -> tuple[int, int] | None:
@@ -194,56 +193,6 @@ def regular_file_source(stream: Any) -> tuple[int, int] | None:
         return fd, stream.tell()
     except (OSError, ValueError):
         return None
-
-
-class _TrailingHasher:
-    """Hashes what was written to ``fd`` so far, in a thread that follows the copy.
-
-    It reads the bytes back from the destination, so the digest is of what was
-    stored even if the source changes meanwhile; they are still in the page
-    cache, so this costs the hash and little more.
-    """
-
-    def __init__(self, fd: int, start: int, hasher: Any, buffer_bytes: int = 1 << 20) -> None:
-        self._fd, self._pos, self._hasher = fd, start, hasher
-        self._end, self._done = start, False
-        self._error: BaseException | None = None
-        self._buffer = memoryview(bytearray(buffer_bytes))
-        self._cond = threading.Condition()
-        self._thread = threading.Thread(target=self._run, name="mlk-sha256", daemon=True)
-        self._thread.start()
-
-    def written_until(self, end: int) -> None:
-        with self._cond:
-            self._end = end
-            self._cond.notify()
-
-    def _run(self) -> None:
-        try:
-            while True:
-                with self._cond:
-                    while self._end <= self._pos and not self._done:
-                        self._cond.wait()
-                    end, done = self._end, self._done
-                while self._pos < end:
-                    view = self._buffer[: min(len(self._buffer), end - self._pos)]
-                    n = os.preadv(self._fd, [view], self._pos)
-                    if n <= 0:
-                        raise OSError(f"the part file ended at {self._pos} while hashing up to {end}")
-                    self._hasher.update(view[:n])
-                    self._pos += n
-                if done and self._pos >= end:
-                    return
-        except BaseException as exc:  # handed to the caller by finish()
-            self._error = exc
-
-    def finish(self) -> None:
-        with self._cond:
-            self._done = True
-            self._cond.notify()
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
 
 
 _NO_KERNEL_COPY = {errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EBADF}
@@ -270,7 +219,7 @@ def receive_file(
     """
     src_fd, src_pos = source
     end = offset
-    trailing = _TrailingHasher(fd, offset, hasher) if hasher is not None else None
+    trailing = TrailingHasher(fd, offset, hasher) if hasher is not None else None
     checkpoints = _Checkpoints(fd, checkpoint, checkpoint_bytes)
     try:
         while True:
