@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import docker
 import httpx
@@ -41,6 +42,18 @@ def _plain(markdown: str) -> str:
 def test_model_user_logs_in_and_lands_in_the_model_gallery(
     hub: Hub, page, expected_models: list[ExpectedModel], screenshots: Path
 ) -> None:
+    hub_host = urlsplit(hub.url).netloc
+    elsewhere: list[str] = []  # an edge site has no internet: every asset must come from the hub
+    page.on(
+        "request",
+        lambda request: (
+            elsewhere.append(request.url)
+            if urlsplit(request.url).scheme in ("http", "https") and urlsplit(request.url).netloc != hub_host
+            else None
+        ),
+    )
+    answered: dict[str, int] = {}
+    page.on("response", lambda response: answered.__setitem__(response.url, response.status))
     started = time.monotonic()
     page.goto(f"{hub.url}/hub/login")
     page.fill("#username_input", "ada")
@@ -65,6 +78,11 @@ def test_model_user_logs_in_and_lands_in_the_model_gallery(
     assert "ModelGallery" not in text
     assert "could not list the models" not in text
     assert page.locator(".mlk-model-card").count() == len(expected_models)
+    assert elsewhere == [], f"the pages fetched assets from outside the hub: {elsewhere}"
+    font_awesome = [url for url in answered if "/voila/templates/mlk/static/fontawesome/css/" in url]
+    assert len(font_awesome) == 2 and all(answered[url] == 200 for url in font_awesome), answered
+    missing = {url: status for url, status in answered.items() if status >= 400}
+    assert missing == {}, f"assets the pages asked for and did not get: {missing}"
 
 
 def test_user_token_from_the_hub_reaches_the_model_service(

@@ -9,9 +9,10 @@ c = get_config()  # noqa: F821 -- injected by traitlets when the file is loaded
 
 # Voila runs as a jupyter-server extension (`voila.json` in jupyter_server_config.d
 # enables it), so apps live at /user/<name>/voila/render/apps/<notebook>.ipynb.
-# The `lab` template renders ipyvuetify widgets with JupyterLab's widget manager
-# (voila-vuetify would pin Voila < 0.5).
-c.VoilaConfiguration.template = "lab"
+# The `mlk` template is Voila's `lab` template (ipyvuetify widgets rendered by
+# JupyterLab's widget manager; voila-vuetify would pin Voila < 0.5) with Font
+# Awesome served from the image instead of a CDN (voila-templates/mlk/).
+c.VoilaConfiguration.template = "mlk"
 c.VoilaConfiguration.theme = "light"
 # Users see outputs only: never the sources, and no tracebacks with internals.
 c.VoilaConfiguration.strip_sources = True
