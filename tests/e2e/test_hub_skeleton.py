@@ -11,8 +11,9 @@ import json
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import docker
@@ -31,6 +32,32 @@ pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.hub]
 SERVICE_ACCESS = "access:services!service=models"
 
 
+@dataclass
+class Traffic:
+    """Every request a page makes: an edge site has no internet, so all must go to the hub."""
+
+    hub_host: str
+    elsewhere: list[str] = field(default_factory=list)
+    answered: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def record(cls, page: Any, hub_url: str) -> Traffic:
+        traffic = cls(urlsplit(hub_url).netloc)
+        page.on("request", traffic._request)
+        page.on("response", lambda response: traffic.answered.__setitem__(response.url, response.status))
+        return traffic
+
+    def _request(self, request: Any) -> None:
+        url = urlsplit(request.url)
+        if url.scheme in ("http", "https") and url.netloc != self.hub_host:
+            self.elsewhere.append(request.url)
+
+    def assert_all_local_and_found(self) -> None:
+        assert self.elsewhere == [], f"the pages fetched assets from outside the hub: {self.elsewhere}"
+        missing = {url: status for url, status in self.answered.items() if status >= 400}
+        assert missing == {}, f"assets the pages asked for and did not get: {missing}"
+
+
 def _plain(markdown: str) -> str:
     """The text a reader sees of a one-paragraph Markdown description."""
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", markdown)
@@ -42,18 +69,7 @@ def _plain(markdown: str) -> str:
 def test_model_user_logs_in_and_lands_in_the_model_gallery(
     hub: Hub, page, expected_models: list[ExpectedModel], screenshots: Path
 ) -> None:
-    hub_host = urlsplit(hub.url).netloc
-    elsewhere: list[str] = []  # an edge site has no internet: every asset must come from the hub
-    page.on(
-        "request",
-        lambda request: (
-            elsewhere.append(request.url)
-            if urlsplit(request.url).scheme in ("http", "https") and urlsplit(request.url).netloc != hub_host
-            else None
-        ),
-    )
-    answered: dict[str, int] = {}
-    page.on("response", lambda response: answered.__setitem__(response.url, response.status))
+    traffic = Traffic.record(page, hub.url)
     started = time.monotonic()
     page.goto(f"{hub.url}/hub/login")
     page.fill("#username_input", "ada")
@@ -78,11 +94,25 @@ def test_model_user_logs_in_and_lands_in_the_model_gallery(
     assert "ModelGallery" not in text
     assert "could not list the models" not in text
     assert page.locator(".mlk-model-card").count() == len(expected_models)
-    assert elsewhere == [], f"the pages fetched assets from outside the hub: {elsewhere}"
-    font_awesome = [url for url in answered if "/voila/templates/mlk/static/fontawesome/css/" in url]
-    assert len(font_awesome) == 2 and all(answered[url] == 200 for url in font_awesome), answered
-    missing = {url: status for url, status in answered.items() if status >= 400}
-    assert missing == {}, f"assets the pages asked for and did not get: {missing}"
+    traffic.assert_all_local_and_found()
+    font_awesome = [url for url in traffic.answered if "/voila/templates/mlk/static/fontawesome/css/" in url]
+    assert len(font_awesome) == 2 and all(traffic.answered[url] == 200 for url in font_awesome)
+
+
+@pytest.mark.browser
+def test_expert_opens_jupyterlab_with_the_curated_notebooks_and_nothing_from_the_internet(
+    hub: Hub, page, screenshots: Path
+) -> None:
+    traffic = Traffic.record(page, hub.url)
+    page.goto(f"{hub.url}/hub/login?next=/hub/user-redirect/lab/tree/notebooks")
+    page.fill("#username_input", "grace")
+    page.fill("#password_input", hub.password)
+    page.click("#login_submit")
+    page.wait_for_url("**/user/grace/lab/**", timeout=120_000)
+    page.get_by_text("write-a-model-manifest.ipynb").first.wait_for(timeout=90_000)
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(screenshots / "hub-jupyterlab-expert.png"))
+    traffic.assert_all_local_and_found()
 
 
 def test_user_token_from_the_hub_reaches_the_model_service(
