@@ -108,19 +108,24 @@ class PartFiles:
         os.replace(name, path)
 
 
-class _Checkpoints:
-    """Makes progress durable: fsync, then record the end, every so many bytes and at the end.
+class _Landing:
+    """Bytes landing in a part file from ``offset``: hashed behind the writer, made durable.
 
-    The periodic ones run in a background thread, so the copy does not stall while
-    the disk catches up; the final one covers every byte written, so it supersedes
-    a periodic one that failed.
+    Progress is made durable by an fsync, then ``checkpoint(end)``: every
+    ``every`` bytes in a background thread (so the copy does not stall while the
+    disk catches up), and once more on leaving, whatever happened, covering every
+    byte written (so it supersedes a periodic one that failed).
     """
 
-    def __init__(self, fd: int, checkpoint: Callable[[int], None], every: int) -> None:
+    def __init__(
+        self, fd: int, offset: int, hasher: Any | None, checkpoint: Callable[[int], None], every: int
+    ) -> None:
+        self.end = offset
         self._fd = fd
         self._checkpoint = checkpoint
         self._every = every
         self._since = 0
+        self._trailing = TrailingHasher(fd, offset, hasher) if hasher is not None else None
         self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlk-checkpoint")
         self._pending: Future[None] | None = None
 
@@ -128,15 +133,26 @@ class _Checkpoints:
         os.fsync(self._fd)  # covers every byte written before this call, so [0, end) at least
         self._checkpoint(end)
 
-    def advanced(self, n: int, end: int) -> None:
+    def landed(self, n: int) -> None:
+        """``n`` more bytes were written at the end."""
+        self.end += n
+        if self._trailing is not None:
+            self._trailing.written_until(self.end)
         self._since += n
         if self._since >= self._every and (self._pending is None or self._pending.done()):
-            self._pending = self._background.submit(self._durable, end)
+            self._pending = self._background.submit(self._durable, self.end)
             self._since = 0
 
-    def final(self, end: int) -> None:
-        self._background.shutdown(wait=True)
-        self._durable(end)
+    def __enter__(self) -> _Landing:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._background.shutdown(wait=True)
+            self._durable(self.end)  # runs while the hash catches up
+        finally:
+            if self._trailing is not None:
+                self._trailing.finish()
 
 
 def receive(
@@ -153,29 +169,17 @@ def receive(
 
     ``before_piece(end_after_piece)`` may raise to refuse a piece (size, quota).
     ``checkpoint(end)`` records progress after an fsync covering ``end``: every
-    ``checkpoint_bytes`` (see ``_Checkpoints``), and once at the end, also when
+    ``checkpoint_bytes`` (see ``_Landing``), and once at the end, also when
     the stream fails, so an interrupted upload resumes where its last good byte
     landed.
     """
     os.lseek(fd, offset, os.SEEK_SET)
-    end = offset
-    trailing = TrailingHasher(fd, offset, hasher) if hasher is not None else None
-    checkpoints = _Checkpoints(fd, checkpoint, checkpoint_bytes)
-    try:
+    with _Landing(fd, offset, hasher, checkpoint, checkpoint_bytes) as landing:
         for piece in pieces:
-            before_piece(end + len(piece))
+            before_piece(landing.end + len(piece))
             write_all(fd, piece)
-            end += len(piece)
-            if trailing is not None:
-                trailing.written_until(end)
-            checkpoints.advanced(len(piece), end)
-    finally:
-        try:
-            checkpoints.final(end)
-        finally:
-            if trailing is not None:
-                trailing.finish()
-    return end
+            landing.landed(len(piece))
+    return landing.end
 
 
 def regular_file_source(stream: Any) -> tuple[int, int] | None:
@@ -218,33 +222,21 @@ def receive_file(
     the same position, so the caller goes on with ``receive``.
     """
     src_fd, src_pos = source
-    end = offset
-    trailing = TrailingHasher(fd, offset, hasher) if hasher is not None else None
-    checkpoints = _Checkpoints(fd, checkpoint, checkpoint_bytes)
-    try:
+    with _Landing(fd, offset, hasher, checkpoint, checkpoint_bytes) as landing:
         while True:
             remaining = os.fstat(src_fd).st_size - src_pos
             if remaining <= 0:
                 break
             count = min(step_bytes, remaining)
-            before_piece(end + count)
+            before_piece(landing.end + count)
             try:
-                n = os.copy_file_range(src_fd, fd, count, src_pos, end)
+                n = os.copy_file_range(src_fd, fd, count, src_pos, landing.end)
             except OSError as exc:
-                if end == offset and exc.errno in _NO_KERNEL_COPY:
+                if landing.end == offset and exc.errno in _NO_KERNEL_COPY:
                     break  # this pair of files cannot be copied in the kernel: receive() will
                 raise
             if n == 0:
                 break  # the file shrank under us: it ends here
             src_pos += n
-            end += n
-            if trailing is not None:
-                trailing.written_until(end)
-            checkpoints.advanced(n, end)
-    finally:
-        try:
-            checkpoints.final(end)
-        finally:
-            if trailing is not None:
-                trailing.finish()
-    return end, src_pos
+            landing.landed(n)
+    return landing.end, src_pos
