@@ -219,6 +219,11 @@ class LogLine(TypedDict):
     text: str
 
 
+def _once(data: bytes) -> Iterator[bytes]:
+    """``data`` as an iterator that lets go of it once it has been consumed."""
+    yield data
+
+
 def _clean(params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if v is not None}
 
@@ -349,14 +354,19 @@ class Client:
         return cast(Upload, self._get(f"api/uploads/{upload_id}"))
 
     def send_chunk(self, upload_id: str, offset: int, data: bytes) -> Upload:
+        # The body goes as a one-shot iterator, not as the bytes themselves: httpx's
+        # request and response refer to each other, so whatever the request holds
+        # lives until the cyclic garbage collector runs, which big bytes objects do
+        # not trigger. Holding the bytes directly, a 1 GiB upload grew the process
+        # to 600 MiB; this way each chunk is freed as soon as it is sent.
         return cast(
             Upload,
             self._json(
                 "PATCH",
                 f"api/uploads/{upload_id}",
                 params={"offset": offset},
-                content=data,
-                headers={"Content-Type": "application/octet-stream"},
+                content=_once(data),
+                headers={"Content-Type": "application/octet-stream", "Content-Length": str(len(data))},
             ),
         )
 

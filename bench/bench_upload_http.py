@@ -1,0 +1,187 @@
+"""Uploading a dataset through the model service against a plain HTTP transfer, in one run.
+
+Run: ``.venv/bin/python bench/bench_upload_http.py [--size-mib 512] [--repeat 3]``
+
+A browser or a notebook uploads through the service's resumable upload API:
+``Client.upload_dataset`` sends 8 MiB chunks (``PATCH api/uploads/{id}``), the
+service writes each into the part file, hashes it, checkpoints it and at the
+end stores it as a blob. The baseline is the transfer alone: the same client
+library (httpx) PUTs the same bytes, in the same chunk size, to a uvicorn app
+on the same machine that reads the body and throws it away. The ratio says what
+the service costs on top of moving the bytes over HTTP; the peak RSS of the
+service process is printed too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_upload import generate, warm  # noqa: E402
+from mlrun_kernel.client import CHUNK_BYTES, Client  # noqa: E402
+
+MiB = 1024 * 1024
+TOKEN = "bench-token"
+PREFIX = "/services/models/"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def discard_app(scope, receive, send):  # type: ignore[no-untyped-def]
+    """The baseline server: read the whole body, keep nothing, answer its length."""
+    if scope["type"] != "http":
+        return
+    size = 0
+    while True:
+        message = await receive()
+        size += len(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    body = str(size).encode()
+    headers = [(b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def wait_until_up(url: str) -> None:
+    for _ in range(300):
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise SystemExit(f"{url} did not come up")
+
+
+def peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def chunks(path: Path) -> object:
+    with open(path, "rb") as f:
+        while piece := f.read(CHUNK_BYTES):
+            yield piece
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mib", type=int, default=512)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--serve-baseline", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--client", nargs=3, metavar=("URL", "SRC", "NAME"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.client:
+        url, src_path, name = args.client
+        with Client(url, token=TOKEN, timeout=600) as client:
+            t = time.perf_counter()
+            version = client.upload_dataset(src_path, name)
+            seconds = time.perf_counter() - t
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps({"seconds": seconds, "size": version["size"], "rss_mib": rss}))
+        return 0
+    if args.serve_baseline:
+        import uvicorn
+
+        uvicorn.run(discard_app, host="127.0.0.1", port=args.serve_baseline, log_level="warning")
+        return 0
+
+    work = Path(tempfile.mkdtemp(prefix="mlk-bench-http-"))
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        src = work / "data.csv"
+        generate(src, args.size_mib * MiB)
+        size = src.stat().st_size
+        warm(src)
+
+        base_port, port = free_port(), free_port()
+        processes.append(
+            subprocess.Popen([sys.executable, __file__, "--serve-baseline", str(base_port)], cwd=ROOT)
+        )
+        env = {
+            **os.environ,
+            "MLK_DATA_DIR": str(work / "data"),
+            "MLK_DATABASE_URL": f"sqlite:///{work / 'store.sqlite'}",
+            "MLK_SERVICE_STATIC_TOKEN": TOKEN,
+            "MLK_SERVICE_RUN_EXECUTOR": "0",
+            "MLK_REGISTRY_URL": f"http://127.0.0.1:{free_port()}",  # none: the catalog is not measured
+            "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}",
+            "JUPYTERHUB_SERVICE_PREFIX": PREFIX,
+        }
+        service = subprocess.Popen(
+            [sys.executable, "-m", "mlrun_kernel.service", "--log-level", "warning"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(work / "service.log", "wb"),  # noqa: SIM115
+        )
+        processes.append(service)
+        service_url = f"http://127.0.0.1:{port}{PREFIX}"
+        wait_until_up(f"http://127.0.0.1:{base_port}/")
+        wait_until_up(f"{service_url}api/health")
+
+        plain: list[float] = []
+        ours: list[dict[str, float]] = []
+        with httpx.Client(timeout=600) as http:
+            for i in range(args.repeat):  # interleaved, so both see the same machine
+                t = time.perf_counter()
+                answer = http.put(f"http://127.0.0.1:{base_port}/", content=chunks(src))
+                plain.append(time.perf_counter() - t)
+                assert answer.text == str(size), answer.text
+                # The notebook's side in a process of its own, so its peak RSS is its own.
+                out = subprocess.run(
+                    [sys.executable, __file__, "--client", service_url, str(src), f"bench-{i}"],
+                    cwd=ROOT,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                result = json.loads(out.stdout.strip().splitlines()[-1])
+                assert result["size"] == size, result
+                ours.append(result)
+
+        best_plain = min(plain)
+        best_ours = min(r["seconds"] for r in ours)
+        rss = peak_rss_mib(service.pid)
+        own = max(r["rss_mib"] for r in ours)
+
+        def mbps(seconds: float) -> float:
+            return size / MiB / seconds
+
+        print(f"file: {size / MiB:.0f} MiB CSV, {CHUNK_BYTES // MiB} MiB chunks, best of {args.repeat}")
+        print(f"plain HTTP PUT (discarded)  {best_plain:6.2f} s  {mbps(best_plain):6.0f} MiB/s  1.00x")
+        print(
+            f"service upload (stored)     {best_ours:6.2f} s  {mbps(best_ours):6.0f} MiB/s  "
+            f"{best_plain / best_ours:.2f}x of plain HTTP"
+        )
+        print(f"peak RSS: service {rss:.0f} MiB, client (Client.upload_dataset) {own:.0f} MiB")
+        return 0
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=30)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
