@@ -35,10 +35,10 @@ unset); the defaults serve one machine::
         else the one on PATH
     MLK_SHARED_PASSWORD [generated once]
         the password every user logs in with; kept in $MLK_DATA_DIR/hub/shared-password
-    MLK_ADMIN_USERS [none]
-        comma-separated admin user names
-    MLK_ADMIN_PASSWORD [none]
-        the admins' password, at least 32 characters
+    MLK_ADMIN_USERS [admin]
+        comma-separated admin user names; "none" for no admin
+    MLK_ADMIN_PASSWORD [generated once]
+        the admins' password, at least 32 characters; kept in $MLK_DATA_DIR/hub/admin-password
     MLK_MODEL_USERS [none]
         comma-separated members of group model-users
     MLK_MODEL_EXPERTS [none]
@@ -198,11 +198,23 @@ c.SharedPasswordAuthenticator.user_password = shared_password
 # Any user name may log in with the shared password (allowed users come with
 # real authentication).
 c.Authenticator.allow_all = True
-admin_users = env_list("MLK_ADMIN_USERS")
+# One admin out of the box, so whoever ran `make up` can open the admin panel:
+# user "admin" with a password made once and kept in $MLK_DATA_DIR/hub/admin-password
+# (SharedPasswordAuthenticator wants at least 32 characters). MLK_ADMIN_USERS names
+# others; set it to "none" for no admin at all.
+admin_users = [] if env("MLK_ADMIN_USERS") == "none" else (env_list("MLK_ADMIN_USERS") or ["admin"])
 if admin_users:
     c.Authenticator.admin_users = set(admin_users)
-    # Admins must use their own password (at least 32 characters).
-    c.SharedPasswordAuthenticator.admin_password = env("MLK_ADMIN_PASSWORD") or None
+    admin_password = env("MLK_ADMIN_PASSWORD")
+    if not admin_password:
+        admin_file = HUB_DIR / "admin-password"
+        if not admin_file.exists():
+            admin_file.write_text(secrets.token_urlsafe(32) + "\n")
+            admin_file.chmod(0o600)
+        admin_password = admin_file.read_text().strip()
+    if len(admin_password) < 32:
+        raise SystemExit("MLK_ADMIN_PASSWORD must be at least 32 characters (JupyterHub's rule for admins)")
+    c.SharedPasswordAuthenticator.admin_password = admin_password
 
 # ---------------------------------------------------------------------------
 # Groups and what their servers' tokens may do

@@ -57,6 +57,9 @@ start)
   else
     echo "hub: log in with any user name and the password: $(cat "$hubdir/shared-password")"
   fi
+  if [ -f "$hubdir/admin-password" ] && [ -z "${MLK_ADMIN_PASSWORD:-}" ]; then
+    echo "hub: admins (${MLK_ADMIN_USERS:-admin}) log in with the password in $hubdir/admin-password"
+  fi
   ;;
 stop)
   if ! running; then

@@ -65,4 +65,8 @@ def run(args: argparse.Namespace) -> int:
         else (f"the password in {cfg.data_dir}/hub/shared-password")
     )
     print(f"\nLog in at {hub_url}/hub/login with any user name and {password_hint}.")
+    admin_file = cfg.data_dir / "hub" / "admin-password"
+    if admin_file.exists() and not os.environ.get("MLK_ADMIN_PASSWORD"):
+        admins = os.environ.get("MLK_ADMIN_USERS") or "admin"
+        print(f"Admins ({admins}) use the password in {admin_file}; the admin panel is {hub_url}/hub/admin.")
     return 0

@@ -115,6 +115,32 @@ def test_expert_opens_jupyterlab_with_the_curated_notebooks_and_nothing_from_the
     traffic.assert_all_local_and_found()
 
 
+@pytest.mark.browser
+def test_the_generated_admin_opens_the_admin_panel_and_nobody_else_does(
+    hub: Hub, page, screenshots: Path
+) -> None:
+    admin_password = (hub.data_dir / "hub" / "admin-password").read_text().strip()
+    assert len(admin_password) >= 32
+
+    def log_in(user: str, password: str) -> None:
+        page.goto(f"{hub.url}/hub/login?next=/hub/admin")
+        page.fill("#username_input", user)
+        page.fill("#password_input", password)
+        page.click("#login_submit")
+        page.wait_for_load_state("networkidle")
+
+    log_in("admin", hub.password)  # the users' shared password is not the admins'
+    assert "/hub/login" in page.url
+    log_in("admin", admin_password)
+    page.wait_for_url("**/hub/admin**", timeout=30_000)
+    page.get_by_text("admin", exact=True).first.wait_for(timeout=30_000)
+    page.screenshot(path=str(screenshots / "hub-admin-panel.png"), full_page=True)
+    page.context.clear_cookies()
+
+    log_in("carl", hub.password)
+    assert page.request.get(f"{hub.url}/hub/admin").status == 403
+
+
 def test_user_token_from_the_hub_reaches_the_model_service(
     hub: Hub, hub_session: Login, expected_models: list[ExpectedModel]
 ) -> None:
