@@ -42,6 +42,7 @@ from mlrun_kernel.service.deps import Platform, ServiceRoute, authorize
 from mlrun_kernel.service.metrics import LatencyMiddleware, ServiceMetrics
 from mlrun_kernel.service.routes import admin, datasets, events, models, runs, system
 from mlrun_kernel.service.threads import in_thread, set_thread_pool_size
+from mlrun_kernel.spec import load_validator
 from mlrun_kernel.store import Store, open_store
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         set_thread_pool_size(THREADS)
+        await in_thread(load_validator)  # so the first run request does not pay the import
         started_executor = False
         if platform.executor is not None and config.run_executor and executor is None:
             await in_thread(platform.executor.start)

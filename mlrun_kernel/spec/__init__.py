@@ -55,6 +55,7 @@ from .parameters import (
     check_json_schema,
     check_parameters_schema,
     fill_defaults,
+    load_validator,
     parameter_errors,
     validate_parameters,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "fill_defaults",
     "is_model_image",
     "labels_for",
+    "load_validator",
     "manifest_schema",
     "manifest_to_data",
     "manifest_to_json",

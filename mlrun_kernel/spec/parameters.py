@@ -50,6 +50,7 @@ __all__ = [
     "check_json_schema",
     "check_parameters_schema",
     "fill_defaults",
+    "load_validator",
     "parameter_errors",
     "validate_parameters",
 ]
@@ -79,6 +80,15 @@ def _jsonschema() -> Any:
     import jsonschema.validators
 
     return jsonschema
+
+
+def load_validator() -> None:
+    """Import the JSON Schema validator now rather than at the first validation.
+
+    Long-running processes (the model service) call this at start, so no request
+    pays the import; a one-shot command that never validates never pays it.
+    """
+    _jsonschema()
 
 
 def _validators() -> dict[str, type[Validator]]:
