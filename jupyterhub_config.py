@@ -100,6 +100,14 @@ def env(name, default=""):
     return value or default
 
 
+def kept_secret(path, nbytes):
+    """A random secret made once and kept in ``path`` (0600), so restarts keep it."""
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(nbytes) + "\n")
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def env_list(name):
     """A comma-separated MLK_* option as a list of names."""
     return [item.strip() for item in env(name).split(",") if item.strip()]
@@ -185,16 +193,11 @@ c.JupyterHub.cleanup_proxy = True
 # ---------------------------------------------------------------------------
 
 c.JupyterHub.authenticator_class = "shared-password"
-shared_password = env("MLK_SHARED_PASSWORD")
-if not shared_password:
-    # No password given: make one once and keep it, so `scripts/hub.sh start`
-    # can print it and a restart does not change it.
-    password_file = HUB_DIR / "shared-password"
-    if not password_file.exists():
-        password_file.write_text(secrets.token_urlsafe(12) + "\n")
-        password_file.chmod(0o600)
-    shared_password = password_file.read_text().strip()
-c.SharedPasswordAuthenticator.user_password = shared_password
+# No password given: one is made once and kept, so `scripts/hub.sh start` can
+# print it and a restart does not change it.
+c.SharedPasswordAuthenticator.user_password = env("MLK_SHARED_PASSWORD") or kept_secret(
+    HUB_DIR / "shared-password", 12
+)
 # Any user name may log in with the shared password (allowed users come with
 # real authentication).
 c.Authenticator.allow_all = True
@@ -205,13 +208,7 @@ c.Authenticator.allow_all = True
 admin_users = [] if env("MLK_ADMIN_USERS") == "none" else (env_list("MLK_ADMIN_USERS") or ["admin"])
 if admin_users:
     c.Authenticator.admin_users = set(admin_users)
-    admin_password = env("MLK_ADMIN_PASSWORD")
-    if not admin_password:
-        admin_file = HUB_DIR / "admin-password"
-        if not admin_file.exists():
-            admin_file.write_text(secrets.token_urlsafe(32) + "\n")
-            admin_file.chmod(0o600)
-        admin_password = admin_file.read_text().strip()
+    admin_password = env("MLK_ADMIN_PASSWORD") or kept_secret(HUB_DIR / "admin-password", 32)
     if len(admin_password) < 32:
         raise SystemExit("MLK_ADMIN_PASSWORD must be at least 32 characters (JupyterHub's rule for admins)")
     c.SharedPasswordAuthenticator.admin_password = admin_password
@@ -347,13 +344,7 @@ service_environment = {
 }
 # The secret the registry sends with its push notifications (scripts/registry.sh
 # reads the same variable, or this file, to write the registry's config).
-events_secret = env("MLK_REGISTRY_EVENTS_SECRET")
-if not events_secret:
-    secret_file = DATA_DIR / "registry-events-secret"
-    if not secret_file.exists():
-        secret_file.write_text(secrets.token_urlsafe(24) + "\n")
-        secret_file.chmod(0o600)
-    events_secret = secret_file.read_text().strip()
+events_secret = env("MLK_REGISTRY_EVENTS_SECRET") or kept_secret(DATA_DIR / "registry-events-secret", 24)
 service_environment.update(
     {
         "MLK_REGISTRY_EVENTS_SECRET": events_secret,

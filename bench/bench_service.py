@@ -29,6 +29,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.service_process import PREFIX, TOKEN, start_service  # noqa: E402
 from mlrun_kernel.catalog import list_models, sync_catalog  # noqa: E402
 from mlrun_kernel.registry import RegistryClient  # noqa: E402
 from mlrun_kernel.registry.seed import RegistrySeeder  # noqa: E402
@@ -39,9 +40,7 @@ MODELS = 1000
 ROUNDS = 60
 CLIENTS = 50
 RUNS_PER_CLIENT = 4
-TOKEN = "bench-token"
 SECRET = "bench-events-secret"
-PREFIX = "/services/models/"
 MANIFEST = {
     "tasks": {
         "predict": {
@@ -155,32 +154,9 @@ def main() -> None:
             report = sync_catalog(store, registry)
         assert not report.error, report.error
 
-        server_env = {
-            **env,
-            "MLK_DATA_DIR": str(work / "data"),
-            "MLK_DATABASE_URL": store_url,
-            "MLK_REGISTRY_URL": registry_url,
-            "MLK_SERVICE_STATIC_TOKEN": TOKEN,
-            "MLK_SERVICE_RUN_EXECUTOR": "0",
-            "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}",
-            "JUPYTERHUB_SERVICE_PREFIX": PREFIX,
-        }
-        server = subprocess.Popen(
-            [sys.executable, "-m", "mlrun_kernel.service", "--log-level", "warning"],
-            cwd=ROOT,
-            env=server_env,
-            stdout=subprocess.DEVNULL,
-            stderr=open(work / "service.log", "wb"),  # noqa: SIM115
-        )
+        server, _ = start_service(work, port, registry_url, store_url=store_url, env=env)
         headers = {"Authorization": f"token {TOKEN}"}
         with httpx.Client(base_url=service, headers=headers, timeout=60) as http:
-            for _ in range(300):
-                try:
-                    if http.get("api/health").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.1)
             assert len(http.get("api/models").json()) == MODELS
 
             api: list[float] = []

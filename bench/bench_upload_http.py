@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import shutil
 import socket
@@ -32,11 +31,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_upload import generate, warm  # noqa: E402
+from bench.service_process import TOKEN, start_service  # noqa: E402
 from mlrun_kernel.client import CHUNK_BYTES, Client  # noqa: E402
 
 MiB = 1024 * 1024
-TOKEN = "bench-token"
-PREFIX = "/services/models/"
 
 
 def free_port() -> int:
@@ -118,27 +116,10 @@ def main() -> int:
         processes.append(
             subprocess.Popen([sys.executable, __file__, "--serve-baseline", str(base_port)], cwd=ROOT)
         )
-        env = {
-            **os.environ,
-            "MLK_DATA_DIR": str(work / "data"),
-            "MLK_DATABASE_URL": f"sqlite:///{work / 'store.sqlite'}",
-            "MLK_SERVICE_STATIC_TOKEN": TOKEN,
-            "MLK_SERVICE_RUN_EXECUTOR": "0",
-            "MLK_REGISTRY_URL": f"http://127.0.0.1:{free_port()}",  # none: the catalog is not measured
-            "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}",
-            "JUPYTERHUB_SERVICE_PREFIX": PREFIX,
-        }
-        service = subprocess.Popen(
-            [sys.executable, "-m", "mlrun_kernel.service", "--log-level", "warning"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=open(work / "service.log", "wb"),  # noqa: SIM115
-        )
+        # No registry: the catalog is not measured.
+        service, service_url = start_service(work, port, f"http://127.0.0.1:{free_port()}")
         processes.append(service)
-        service_url = f"http://127.0.0.1:{port}{PREFIX}"
         wait_until_up(f"http://127.0.0.1:{base_port}/")
-        wait_until_up(f"{service_url}api/health")
 
         plain: list[float] = []
         ours: list[dict[str, float]] = []
