@@ -41,12 +41,11 @@ from mlrun_kernel.service.config import ServiceSettings
 from mlrun_kernel.service.deps import Platform, ServiceRoute, authorize
 from mlrun_kernel.service.metrics import LatencyMiddleware, ServiceMetrics
 from mlrun_kernel.service.routes import admin, datasets, events, models, runs, system
-from mlrun_kernel.service.threads import in_thread, set_thread_pool_size
+from mlrun_kernel.service.threads import in_thread, in_waiting_thread, set_thread_pool_size
 from mlrun_kernel.spec import load_validator
 from mlrun_kernel.store import Store, open_store
 
 log = logging.getLogger(__name__)
-THREADS = 64
 
 
 def _executor(config: ServiceSettings, store: Store, registry_host: str) -> object | None:
@@ -97,11 +96,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        set_thread_pool_size(THREADS)
+        set_thread_pool_size()
         await in_thread(load_validator)  # so the first run request does not pay the import
         started_executor = False
         if platform.executor is not None and config.run_executor and executor is None:
-            await in_thread(platform.executor.start)
+            await in_waiting_thread(platform.executor.start)
             started_executor = True
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(platform.catalog.run)
@@ -112,7 +111,7 @@ def create_app(
             finally:
                 tasks.cancel_scope.cancel()
                 if started_executor and platform.executor is not None:
-                    await in_thread(platform.executor.stop)
+                    await in_waiting_thread(platform.executor.stop)
                 await platform.auth.aclose()
 
     app = FastAPI(

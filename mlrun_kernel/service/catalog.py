@@ -26,7 +26,7 @@ import anyio
 from mlrun_kernel.catalog import SyncReport, apply_registry_events, sync_catalog
 from mlrun_kernel.config import settings
 from mlrun_kernel.registry import RegistryClient
-from mlrun_kernel.service.threads import in_thread
+from mlrun_kernel.service.threads import in_waiting_thread
 from mlrun_kernel.store import Store
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class CatalogKeeper:
             return apply_registry_events(self.store, registry, envelope)
 
     async def sync(self, *, deep: bool) -> SyncReport:
-        report = await in_thread(self._sync, deep)
+        report = await in_waiting_thread(self._sync, deep)
         self.last_report = report
         if report.error:
             log.warning("catalog %s sync failed: %s", report.mode, report.error)
@@ -67,7 +67,7 @@ class CatalogKeeper:
         return report
 
     async def apply_events(self, envelope: Mapping[str, Any]) -> SyncReport:
-        return await in_thread(self._apply, envelope)
+        return await in_waiting_thread(self._apply, envelope)
 
     async def run(self) -> None:
         """Deep sync now, then quick and deep syncs on their intervals, until cancelled."""

@@ -9,13 +9,14 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from mlrun_kernel.client import Client, InvalidRequest, NotFound
+from mlrun_kernel.service.threads import QUICK_THREADS
 from tests.service.helpers import ServedApp
 
 pytestmark = [pytest.mark.hub, pytest.mark.registry]
@@ -289,3 +290,49 @@ def test_the_client_lets_go_of_each_chunk_once_it_is_sent(service: ServedApp, to
             gc.enable()
         assert status["received"] == len(piece)
         client.abort_upload(upload["id"])
+
+
+def test_stalled_uploads_do_not_starve_quick_requests(as_role: Callable[[str], httpx.Client]) -> None:
+    """Uploads wait on their clients in a pool of their own: more stalled uploads than
+    the quick pool has threads, and the service still answers everything else."""
+    user = as_role("user")
+    stalled = QUICK_THREADS + 2
+    uploads = [
+        user.post("api/uploads", json={"filename": f"slow-{i}.csv"}).json()["id"] for i in range(stalled)
+    ]
+    release = threading.Event()
+    answers: list[int] = []
+
+    def body() -> Iterator[bytes]:
+        yield b"a,b\n"
+        release.wait(60)  # the client stops sending, as over a stalled network
+        yield b"1,2\n"
+
+    def send(upload_id: str) -> None:
+        answer = user.patch(f"api/uploads/{upload_id}", params={"offset": 0}, content=body())
+        answers.append(answer.status_code)
+
+    def receiving(upload_id: str) -> bool:
+        """A second chunk for an upload that is receiving one is refused as busy."""
+        probe = user.patch(f"api/uploads/{upload_id}", params={"offset": 0}, content=b"")
+        return probe.status_code == 409 and "another request" in probe.text
+
+    senders = [threading.Thread(target=send, args=(u,)) for u in uploads]
+    for t in senders:
+        t.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not all(receiving(u) for u in uploads):
+            assert time.monotonic() < deadline, "the uploads did not all start receiving"
+            time.sleep(0.1)
+        # Every upload holds a thread now; quick requests must still get theirs.
+        with httpx.Client(base_url=user.base_url, headers=user.headers, timeout=10) as other:
+            assert other.get("api/models").status_code == 200
+            assert other.get("api/runs").status_code == 200
+    finally:
+        release.set()
+        for t in senders:
+            t.join(30)
+    assert answers == [200] * stalled
+    for upload_id in uploads:
+        user.delete(f"api/uploads/{upload_id}")

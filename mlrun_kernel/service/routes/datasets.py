@@ -31,7 +31,7 @@ from mlrun_kernel.datasets import DatasetFileInfo, DatasetInfo, DatasetVersionIn
 from mlrun_kernel.service import audit
 from mlrun_kernel.service.deps import CallerDep, PlatformDep
 from mlrun_kernel.service.signing import sign, verify
-from mlrun_kernel.service.threads import in_thread
+from mlrun_kernel.service.threads import in_thread, in_waiting_thread
 
 router = APIRouter(tags=["datasets"])
 
@@ -190,7 +190,7 @@ async def append_chunk(
     offset: Annotated[int, Query(ge=0, le=2**62, description="bytes already received")],
 ) -> UploadOut:
     """Append the request body at ``offset``; a wrong offset answers 409 with ``expected_offset``."""
-    status = await in_thread(
+    status = await in_waiting_thread(
         platform.datasets.append_chunk, upload_id, offset, _body_chunks(request), owner=_owner(caller)
     )
     return UploadOut(**dataclasses.asdict(status))
@@ -229,7 +229,7 @@ async def append_chunk_signed(
     signature: str | None = None,
 ) -> UploadOut:
     owner = verify(platform.config.secret, "PATCH", request.url.path, user, expires, signature)
-    status = await in_thread(
+    status = await in_waiting_thread(
         platform.datasets.append_chunk, upload_id, offset, _body_chunks(request), owner=owner
     )
     return UploadOut(**dataclasses.asdict(status))
@@ -245,7 +245,7 @@ async def complete_upload(
     upload_id: str, body: CompleteIn, caller: CallerDep, platform: PlatformDep
 ) -> DatasetVersionOut:
     """Uploading again under the same name makes a new version; archives are unpacked safely."""
-    info = await in_thread(
+    info = await in_waiting_thread(
         platform.datasets.complete_upload,
         upload_id,
         name=body.name,
