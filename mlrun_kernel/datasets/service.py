@@ -40,7 +40,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mlrun_kernel.datasets import archives, detect
-from mlrun_kernel.datasets.blobs import BlobStore, StagedFile, iter_chunks, sha256_of_file
+from mlrun_kernel.datasets.blobs import BlobStore, StagedFile, sha256_of_file
 from mlrun_kernel.datasets.errors import (
     Ambiguous,
     DatasetError,
@@ -64,13 +64,7 @@ from mlrun_kernel.datasets.names import (
 )
 from mlrun_kernel.datasets.preview import Preview, file_preview, folder_preview
 from mlrun_kernel.datasets.settings import DatasetSettings, dataset_settings
-from mlrun_kernel.datasets.uploads import (
-    PartFiles,
-    new_upload_id,
-    receive,
-    receive_file,
-    regular_file_source,
-)
+from mlrun_kernel.datasets.uploads import PartFiles, new_upload_id, receive
 from mlrun_kernel.store import Store
 from mlrun_kernel.store.models.datasets import (
     Blob,
@@ -400,24 +394,12 @@ class Datasets:
             with self._hashers_lock:
                 cached = self._hashers.pop(upload_id, None)
             hasher = hashlib.sha256() if offset == 0 else (cached[1] if cached else None)
-            end = offset
-            local = regular_file_source(stream)
-            if local is not None:  # a file on this machine: the kernel copies it
-                end, position = receive_file(
-                    fd,
-                    offset,
-                    local,
-                    hasher,
-                    before_piece=before_piece,
-                    checkpoint=checkpoint,
-                    checkpoint_bytes=self.settings.upload_checkpoint_bytes,
-                )
-                stream.seek(position)
             end = receive(
                 fd,
-                end,
-                iter_chunks(stream, self.settings.upload_chunk_bytes),
+                offset,
+                stream,
                 hasher,
+                chunk_bytes=self.settings.upload_chunk_bytes,
                 before_piece=before_piece,
                 checkpoint=checkpoint,
                 checkpoint_bytes=self.settings.upload_checkpoint_bytes,

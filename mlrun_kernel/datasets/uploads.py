@@ -21,12 +21,12 @@ import secrets
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from mlrun_kernel.datasets.blobs import Chunk, TrailingHasher, write_all
+from mlrun_kernel.datasets.blobs import TrailingHasher, iter_chunks, write_all
 from mlrun_kernel.datasets.errors import NotFound, UploadBusy
 
 _ID = re.compile(r"[0-9a-f]{32}\Z")
@@ -158,24 +158,34 @@ class _Landing:
 def receive(
     fd: int,
     offset: int,
-    pieces: Iterable[Chunk],
+    source: Any,
     hasher: Any | None,
     *,
+    chunk_bytes: int,
     before_piece: Callable[[int], None],
     checkpoint: Callable[[int], None],
     checkpoint_bytes: int,
+    step_bytes: int = 16 << 20,
 ) -> int:
-    """Write ``pieces`` into the part file from ``offset``; the new end.
+    """Write the bytes of ``source`` into the part file from ``offset``; the new end.
+
+    A regular file on this machine is copied by the kernel (``copy_file_range``,
+    ``step_bytes`` at a time), so its bytes never pass through Python; whatever
+    the kernel cannot copy, and every other source, is streamed in pieces of
+    ``chunk_bytes``. Either way a thread hashes behind the writer and the final
+    fsync runs while it catches up (see ``_Landing``).
 
     ``before_piece(end_after_piece)`` may raise to refuse a piece (size, quota).
     ``checkpoint(end)`` records progress after an fsync covering ``end``: every
-    ``checkpoint_bytes`` (see ``_Landing``), and once at the end, also when
-    the stream fails, so an interrupted upload resumes where its last good byte
-    landed.
+    ``checkpoint_bytes``, and once at the end, also when the source fails, so an
+    interrupted upload resumes where its last good byte landed.
     """
-    os.lseek(fd, offset, os.SEEK_SET)
     with _Landing(fd, offset, hasher, checkpoint, checkpoint_bytes) as landing:
-        for piece in pieces:
+        local = regular_file_source(source)
+        if local is not None:
+            source.seek(_copy_in_kernel(fd, *local, landing, before_piece, step_bytes))
+        os.lseek(fd, landing.end, os.SEEK_SET)
+        for piece in iter_chunks(source, chunk_bytes):
             before_piece(landing.end + len(piece))
             write_all(fd, piece)
             landing.landed(len(piece))
@@ -186,7 +196,7 @@ def regular_file_source(stream: Any) -> tuple[int, int] | None:
     """(fd, position) when ``stream`` is an open regular file the kernel can copy from.
 
     Only unbuffered or buffered binary files qualify (their ``tell()`` is the
-    logical position); pipes, sockets and other streams go through ``receive``.
+    logical position); pipes, sockets and other streams are streamed.
     """
     if not isinstance(stream, io.BufferedReader | io.FileIO) or not hasattr(os, "copy_file_range"):
         return None
@@ -202,41 +212,33 @@ def regular_file_source(stream: Any) -> tuple[int, int] | None:
 _NO_KERNEL_COPY = {errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EBADF}
 
 
-def receive_file(
+def _copy_in_kernel(
     fd: int,
-    offset: int,
-    source: tuple[int, int],
-    hasher: Any | None,
-    *,
+    src_fd: int,
+    src_pos: int,
+    landing: _Landing,
     before_piece: Callable[[int], None],
-    checkpoint: Callable[[int], None],
-    checkpoint_bytes: int,
-    step_bytes: int = 16 << 20,
-) -> tuple[int, int]:
-    """Like ``receive``, for a regular file: the kernel copies, a thread hashes behind it.
+    step_bytes: int,
+) -> int:
+    """Copy ``src_fd`` from ``src_pos`` to its end onto the landing; the source position reached.
 
-    Copying with ``copy_file_range`` keeps the bytes out of Python, and the final
-    fsync runs while the hash catches up, so a large local upload costs about
-    what hashing it costs. Answers (new end, source position after the copy);
-    when the kernel cannot copy between these files, copies nothing and answers
-    the same position, so the caller goes on with ``receive``.
+    When the kernel cannot copy between these two files (``EXDEV``: another file
+    system, for example), copies nothing and leaves the rest to the stream.
     """
-    src_fd, src_pos = source
-    with _Landing(fd, offset, hasher, checkpoint, checkpoint_bytes) as landing:
-        while True:
-            remaining = os.fstat(src_fd).st_size - src_pos
-            if remaining <= 0:
-                break
-            count = min(step_bytes, remaining)
-            before_piece(landing.end + count)
-            try:
-                n = os.copy_file_range(src_fd, fd, count, src_pos, landing.end)
-            except OSError as exc:
-                if landing.end == offset and exc.errno in _NO_KERNEL_COPY:
-                    break  # this pair of files cannot be copied in the kernel: receive() will
-                raise
-            if n == 0:
-                break  # the file shrank under us: it ends here
-            src_pos += n
-            landing.landed(n)
-    return landing.end, src_pos
+    start = landing.end
+    while True:
+        remaining = os.fstat(src_fd).st_size - src_pos
+        if remaining <= 0:
+            return src_pos
+        count = min(step_bytes, remaining)
+        before_piece(landing.end + count)
+        try:
+            n = os.copy_file_range(src_fd, fd, count, src_pos, landing.end)
+        except OSError as exc:
+            if landing.end == start and exc.errno in _NO_KERNEL_COPY:
+                return src_pos
+            raise
+        if n == 0:
+            return src_pos  # the file shrank under us: it ends here
+        src_pos += n
+        landing.landed(n)

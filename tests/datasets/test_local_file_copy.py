@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-import mlrun_kernel.datasets.service as service_module
+import mlrun_kernel.datasets.uploads as uploads_module
 from mlrun_kernel.datasets import Datasets, QuotaExceeded
-from mlrun_kernel.datasets.uploads import receive_file, regular_file_source
+from mlrun_kernel.datasets.uploads import receive, regular_file_source
 from tests.datasets.conftest import KiB, MiB, assert_untouched, small_settings
 from tests.datasets.test_uploads import csv_bytes
 
@@ -24,22 +24,20 @@ pytestmark = [pytest.mark.postgres]
 
 
 @pytest.fixture
-def streamed_from(monkeypatch):
-    """Records the offset each call of the streamed path starts at (it still runs for real)."""
-    offsets: list[int] = []
-    real = service_module.receive
+def streamed(monkeypatch):
+    """Counts the bytes written through Python rather than by the kernel (written for real)."""
+    written = [0]
+    real = uploads_module.write_all
 
-    def spy(fd, offset, *args, **kwargs):  # type: ignore[no-untyped-def]
-        offsets.append(offset)
-        return real(fd, offset, *args, **kwargs)
+    def spy(fd, data):  # type: ignore[no-untyped-def]
+        written[0] += len(data)
+        return real(fd, data)
 
-    monkeypatch.setattr(service_module, "receive", spy)
-    return offsets
+    monkeypatch.setattr(uploads_module, "write_all", spy)
+    return written
 
 
-def test_a_local_file_is_copied_by_the_kernel_and_hashed_from_what_was_stored(
-    datasets, tmp_path, streamed_from
-):
+def test_a_local_file_is_copied_by_the_kernel_and_hashed_from_what_was_stored(datasets, tmp_path, streamed):
     data = csv_bytes(3 * MiB + 123)
     path = tmp_path / "big.csv"
     path.write_bytes(data)
@@ -50,8 +48,8 @@ def test_a_local_file_is_copied_by_the_kernel_and_hashed_from_what_was_stored(
     assert info.size == len(data)
     with datasets.open("ana", "big") as f:
         assert f.read() == data
-    # The kernel copied every byte: the streamed path started at the end, with nothing left.
-    assert streamed_from == [len(data)]
+    # The kernel copied every byte: none went through Python.
+    assert streamed == [0]
 
 
 def test_the_copy_follows_a_partly_read_file_from_where_its_reader_stands(datasets, tmp_path):
@@ -90,22 +88,21 @@ def test_a_refused_step_keeps_what_was_copied_and_the_digest_covers_it(tmp_path)
             raise RuntimeError(f"refused at {end}")
 
     hasher = hashlib.sha256()
-    src = os.open(tmp_path / "src", os.O_RDONLY)
     dst = os.open(tmp_path / "part", os.O_RDWR)
     try:
-        with pytest.raises(RuntimeError, match="refused at 8192"):
-            receive_file(
+        with open(tmp_path / "src", "rb") as src, pytest.raises(RuntimeError, match="refused at 8192"):
+            receive(
                 dst,
                 0,
-                (src, 0),
+                src,
                 hasher,
+                chunk_bytes=KiB,
                 before_piece=before_piece,
                 checkpoint=recorded.append,
                 checkpoint_bytes=1 << 30,
                 step_bytes=4 * KiB,
             )
     finally:
-        os.close(src)
         os.close(dst)
     assert recorded == [4 * KiB]  # the final checkpoint: what landed before the refusal
     assert (tmp_path / "part").read_bytes() == data[: 4 * KiB]
@@ -117,23 +114,25 @@ def test_checkpoints_are_recorded_while_the_kernel_copies(tmp_path):
     (tmp_path / "src").write_bytes(data)
     (tmp_path / "part").write_bytes(b"")
     recorded: list[int] = []
-    src = os.open(tmp_path / "src", os.O_RDONLY)
     dst = os.open(tmp_path / "part", os.O_RDWR)
     try:
-        end, position = receive_file(
-            dst,
-            0,
-            (src, 0),
-            None,
-            before_piece=lambda end: None,
-            checkpoint=recorded.append,
-            checkpoint_bytes=16 * KiB,
-            step_bytes=8 * KiB,
-        )
+        with open(tmp_path / "src", "rb") as src:
+            end = receive(
+                dst,
+                0,
+                src,
+                None,
+                chunk_bytes=KiB,
+                before_piece=lambda end: None,
+                checkpoint=recorded.append,
+                checkpoint_bytes=16 * KiB,
+                step_bytes=8 * KiB,
+            )
+            position = src.tell()
     finally:
-        os.close(src)
         os.close(dst)
     assert (end, position) == (len(data), len(data))
+    assert (tmp_path / "part").read_bytes() == data
     assert recorded[-1] == len(data)
     assert len(recorded) >= 2  # at least one periodic checkpoint before the final one
     assert recorded == sorted(recorded)
@@ -146,7 +145,7 @@ def shm_folder() -> Path:
     return shm
 
 
-def test_across_file_systems_the_upload_falls_back_to_streaming(datasets, tmp_path, streamed_from):
+def test_across_file_systems_the_upload_falls_back_to_streaming(datasets, tmp_path, streamed):
     data = csv_bytes(300 * KiB)
     source = shm_folder() / f"mlk-test-{os.getpid()}.csv"
     source.write_bytes(data)
@@ -169,7 +168,7 @@ def test_across_file_systems_the_upload_falls_back_to_streaming(datasets, tmp_pa
     assert info.sha256 == hashlib.sha256(data).hexdigest()
     with datasets.open("ana", "from-tmpfs") as f:
         assert f.read() == data
-    assert streamed_from == ([0] if kernel_refuses else [len(data)])
+    assert streamed == ([len(data)] if kernel_refuses else [0])
 
 
 def test_only_regular_files_go_to_the_kernel(tmp_path):
