@@ -211,9 +211,13 @@ def _write(
     repo_ids = _write_repositories(s, names, tag_lists)
     changed = [r for r in resolved if r.config_digest is not None]
     versions = _write_versions(s, repo_ids, changed, report)
-    _write_tags(s, repo_ids, changed, versions, report)
+    stored_tags = {
+        (repo_id, name): tid
+        for repo_id, name, tid in s.execute(select(Tag.repository_id, Tag.name, Tag.id)).all()
+    }
+    _write_tags(s, repo_ids, changed, versions, stored_tags, report)
     in_scope = set(names) if in_scope_only else set(repo_ids)
-    _drop_missing(s, repo_ids, in_scope, tag_lists, report)
+    _drop_missing(s, repo_ids, in_scope, tag_lists, stored_tags, report)
 
 
 def _write_repositories(s: Session, names: list[str], tag_lists: Mapping[str, list[str]]) -> dict[str, int]:
@@ -294,19 +298,17 @@ def _write_tags(
     repo_ids: Mapping[str, int],
     changed: list[_Resolved],
     versions: Mapping[tuple[int, str], int | None],
+    stored_tags: Mapping[tuple[int, str], int],
     report: SyncReport,
 ) -> None:
-    ids = {
-        (repo_id, name): tid
-        for repo_id, name, tid in s.execute(select(Tag.repository_id, Tag.name, Tag.id)).all()
-    }
+    """Insert new tags, point moved ones at their new digest (``stored_tags``: id by key)."""
     now = utcnow()
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     for r in changed:
         repo_id = repo_ids[r.repository]
         row = {"digest": r.digest, "model_version_id": versions[(repo_id, r.digest)], "updated_at": now}
-        tid = ids.get((repo_id, r.tag))
+        tid = stored_tags.get((repo_id, r.tag))
         if tid is None:
             inserts.append({"repository_id": repo_id, "name": r.tag, **row})
         else:
@@ -324,14 +326,19 @@ def _drop_missing(
     repo_ids: Mapping[str, int],
     in_scope: set[str],
     tag_lists: Mapping[str, list[str]],
+    stored_tags: Mapping[tuple[int, str], int],
     report: SyncReport,
 ) -> None:
-    """Delete tags the registry no longer lists; mark repositories with no tag left as gone."""
+    """Delete tags the registry no longer lists; mark repositories with no tag left as gone.
+
+    Tags inserted by this sync are listed by the registry, so ``stored_tags`` as read
+    before the inserts holds every tag that can be stale.
+    """
     names_by_id = {rid: name for name, rid in repo_ids.items() if name in in_scope}
     present = {rid: set(tag_lists.get(name, ())) for rid, name in names_by_id.items()}
     stale = [
         tid
-        for repo_id, name, tid in s.execute(select(Tag.repository_id, Tag.name, Tag.id)).all()
+        for (repo_id, name), tid in stored_tags.items()
         if repo_id in present and name not in present[repo_id]
     ]
     for chunk in _chunks(stale):
