@@ -170,9 +170,8 @@ class Caller:
 
     @classmethod
     def from_hub(cls, user: HubUser) -> Caller:
-        return cls(
-            name=user.name, groups=user.groups, scopes=scope_table.expand(set(user.scopes)), kind=user.kind
-        )
+        granted = scope_table.expand(set(user.scopes), name=user.name, groups=user.groups)
+        return cls(name=user.name, groups=user.groups, scopes=granted, kind=user.kind)
 
 
 class Authenticator:

@@ -55,6 +55,8 @@ class ServiceSettings:
     ``quick_sync_seconds``                    ``MLK_CATALOG_QUICK_SYNC_SECONDS`` [60]; 0 turns it off
     ``deep_sync_seconds``                     ``MLK_CATALOG_DEEP_SYNC_SECONDS`` [900]; 0 turns it off
     ``run_executor``                          ``MLK_SERVICE_RUN_EXECUTOR`` [1]: start the run executor
+    ``public_url``                            ``MLK_PUBLIC_URL`` [MLK_HUB_BIND_URL]: the URL people open
+                                              (https makes cookies Secure; changes must come from it)
     ========================================  ==========================================
     """
 
@@ -76,6 +78,7 @@ class ServiceSettings:
     startup_sync_wait_seconds: float = 20.0
     run_executor: bool = True
     hub_oauth: bool = True
+    public_url: str | None = None
 
     def __post_init__(self) -> None:
         if not self.prefix.startswith("/") or not self.prefix.endswith("/"):
@@ -104,4 +107,5 @@ class ServiceSettings:
             deep_sync_seconds=float(_env("MLK_CATALOG_DEEP_SYNC_SECONDS", str(cls.deep_sync_seconds))),
             run_executor=_env("MLK_SERVICE_RUN_EXECUTOR", "1") == "1",
             hub_oauth=bool(os.environ.get("JUPYTERHUB_API_TOKEN") and os.environ.get("JUPYTERHUB_CLIENT_ID")),
+            public_url=_env("MLK_PUBLIC_URL") or _env("MLK_HUB_BIND_URL") or None,
         )

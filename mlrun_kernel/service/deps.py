@@ -22,6 +22,7 @@ from mlrun_kernel.service.auth import Authenticator, AuthError, Caller, token_fr
 from mlrun_kernel.service.catalog import CatalogKeeper
 from mlrun_kernel.service.config import ServiceSettings
 from mlrun_kernel.service.metrics import ServiceMetrics
+from mlrun_kernel.service.origin import OriginRefused, check_origin
 from mlrun_kernel.store import Store
 
 if TYPE_CHECKING:
@@ -84,8 +85,13 @@ def _request_token(request: Request, platform: Platform) -> str | None:
         return None
     # A browser sends cookies to any request, a forged form's too: changes need a header
     # that only scripts of the same origin can add (CORS is not enabled here).
-    if request.method not in SAFE_METHODS and "x-requested-with" not in request.headers:
-        raise AuthError(403, "a cookie-authenticated change needs the X-Requested-With header")
+    if request.method not in SAFE_METHODS:
+        if "x-requested-with" not in request.headers:
+            raise AuthError(403, "a cookie-authenticated change needs the X-Requested-With header")
+        try:
+            check_origin(platform.config.public_url, request.headers, request.url.scheme)
+        except OriginRefused as exc:
+            raise AuthError(403, str(exc)) from exc
     return cookie
 
 

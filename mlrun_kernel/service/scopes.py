@@ -107,11 +107,45 @@ ROUTE_SCOPES: dict[tuple[str, str], str] = {
 }
 
 
-def expand(scopes: frozenset[str] | set[str]) -> frozenset[str]:
-    """The custom scopes a set of hub scopes grants, with what each implies."""
+FILTERABLE = frozenset({READ, RUN})
+"""Scopes that may carry a ``!user=``/``!group=`` filter.
+
+``read`` and ``run`` act on the caller's own datasets and runs (and on what a
+group shares), so a filter naming the caller or one of the caller's groups
+grants them. ``publish`` and ``admin`` are not about one user's things: a
+filtered one (``custom:models:admin!group=x``, "admin over group x") would need
+rights per owner that the service does not model, so it grants nothing rather
+than the unfiltered right.
+"""
+
+
+def grants(scope: str, *, name: str, groups: frozenset[str] | set[str]) -> frozenset[str]:
+    """The custom scopes one hub scope grants its holder ``name`` (member of ``groups``).
+
+    An unfiltered scope grants itself and what it implies. A filtered one
+    (``scope!kind=value``) grants the same only for a filterable scope whose
+    filter names the caller (``!user=<name>``) or one of the caller's groups
+    (``!group=<group>``); every other filter grants nothing.
+    """
+    base, _, filter_ = scope.partition("!")
+    implied = IMPLIES.get(base, frozenset())
+    if not filter_:
+        return implied
+    kind, _, value = filter_.partition("=")
+    if base not in FILTERABLE:
+        return frozenset()
+    if (kind == "user" and value == name) or (kind == "group" and value in groups):
+        return implied
+    return frozenset()
+
+
+def expand(
+    scopes: frozenset[str] | set[str], *, name: str = "", groups: frozenset[str] | set[str] = frozenset()
+) -> frozenset[str]:
+    """The custom scopes a set of hub scopes grants the caller ``name``, with what each implies."""
     granted: set[str] = set()
     for scope in scopes:
-        granted |= IMPLIES.get(scope.split("!", 1)[0], frozenset())
+        granted |= grants(scope, name=name, groups=groups)
     return frozenset(granted)
 
 

@@ -12,6 +12,7 @@ from mlrun_kernel import __version__
 from mlrun_kernel.service.deps import CallerDep, PlatformDep
 from mlrun_kernel.service.errors import ServiceFault
 from mlrun_kernel.service.metrics import CONTENT_TYPE
+from mlrun_kernel.service.origin import cookie_is_secure
 from mlrun_kernel.service.threads import in_thread
 
 api = APIRouter(tags=["service"])
@@ -62,7 +63,7 @@ def _browser(platform: PlatformDep) -> Any:
 
 @top.get("/login", summary="Log in with the hub (browsers)", response_class=RedirectResponse)
 async def login(
-    platform: PlatformDep, next: Annotated[str | None, Query(max_length=2000)] = None
+    request: Request, platform: PlatformDep, next: Annotated[str | None, Query(max_length=2000)] = None
 ) -> RedirectResponse:
     """Send the browser to the hub's OAuth page; it comes back to ``oauth_callback``."""
     browser = _browser(platform)
@@ -75,6 +76,7 @@ async def login(
         path=platform.config.prefix,
         httponly=True,
         samesite="lax",
+        secure=cookie_is_secure(platform.config.public_url, request.headers, request.url.scheme),
     )
     return response
 
@@ -96,6 +98,6 @@ async def oauth_callback(
         path=platform.config.prefix,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=cookie_is_secure(platform.config.public_url, request.headers, request.url.scheme),
     )
     return response
