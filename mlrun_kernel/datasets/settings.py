@@ -8,19 +8,21 @@ comes from ``mlrun_kernel.config.settings()``.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import ClassVar
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from mlrun_kernel.config import MlkSettings
 
 GiB = 1024**3
 KiB = 1024
 MiB = 1024**2
 
 
-class DatasetSettings(BaseSettings):
+class DatasetSettings(MlkSettings):
     """Limits and sizes for datasets. Environment variables: the names upper-cased, ``MLK_``."""
 
-    model_config = SettingsConfigDict(env_prefix="MLK_", extra="ignore")
+    section: ClassVar[str] = "Datasets"
 
     dataset_quota_bytes: int = Field(
         default=50 * GiB,
@@ -83,4 +85,4 @@ class DatasetSettings(BaseSettings):
 @lru_cache(maxsize=1)
 def dataset_settings() -> DatasetSettings:
     """The process-wide dataset settings, read once from the environment."""
-    return DatasetSettings()
+    return DatasetSettings.from_env()

@@ -11,21 +11,21 @@ import socket
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mlrun_kernel.config import MlkSettings
 from mlrun_kernel.spec import Resources
 from mlrun_kernel.spec.manifest import _memory_bytes
 
 MiB = 1024 * 1024
 
 
-class RunSettings(BaseSettings):
+class RunSettings(MlkSettings):
     """Run options; each reads ``MLK_<NAME>`` (e.g. ``MLK_RUN_BACKEND=swarm``)."""
 
-    model_config = SettingsConfigDict(env_prefix="MLK_", extra="ignore")
+    section: ClassVar[str] = "Runs"
 
     run_backend: Literal["local", "swarm"] = Field(
         default="local",
@@ -86,7 +86,8 @@ class RunSettings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def run_settings() -> RunSettings:
-    return RunSettings()
+    """The process-wide run options, read once from the environment."""
+    return RunSettings.from_env()
 
 
 @dataclass(frozen=True)

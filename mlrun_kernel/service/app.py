@@ -43,7 +43,7 @@ from mlrun_kernel.service.metrics import LatencyMiddleware, ServiceMetrics
 from mlrun_kernel.service.routes import admin, datasets, events, models, runs, system
 from mlrun_kernel.service.threads import in_thread, in_waiting_thread, set_thread_pool_size
 from mlrun_kernel.spec import load_validator
-from mlrun_kernel.store import Store, open_store
+from mlrun_kernel.store import Store, open_store, sqlite_store_url
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def create_app(
     benchmarks share them with the code they compare against).
     """
     config = config or ServiceSettings.from_env()
-    store = store or open_store(config.store_url or f"sqlite:///{config.data_dir / 'mlrun-kernel.sqlite'}")
+    store = store or open_store(config.store_url or sqlite_store_url(config.data_dir))
     registry_host = urlsplit(config.registry_url).netloc or config.registry_url
     hub = HubTokenAuth(config.hub_api_url, config.name, cache_seconds=config.auth_cache_seconds)
     browser = None

@@ -2,29 +2,25 @@
 
 JupyterHub sets the ``JUPYTERHUB_*`` variables for a managed service; the
 ``MLK_*`` ones come from the operator (``jupyterhub_config.py`` passes them on).
-Platform-wide options (data folder, database, registry) stay in
-``mlrun_kernel.config``.
+Platform-wide options (data folder, database, registry, public URL) are
+declared in ``mlrun_kernel.config`` and passed in here, not read twice.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
-from mlrun_kernel.config import settings
+from pydantic import Field, field_validator
+from pydantic_settings import SettingsConfigDict
 
-
-def _env(name: str, default: str = "") -> str:
-    return os.environ.get(name, "").strip() or default
+from mlrun_kernel.config import MlkSettings, passed_in, settings
 
 
 def _service_secret(data_dir: Path) -> str:
-    """``MLK_SERVICE_SECRET``, else a secret made once and kept in the data folder."""
-    given = _env("MLK_SERVICE_SECRET")
-    if given:
-        return given
+    """A secret made once and kept in the data folder (0600 from the first byte)."""
     path = data_dir / "service-secret"
     try:
         return path.read_text().strip()
@@ -37,75 +33,102 @@ def _service_secret(data_dir: Path) -> str:
         return value
 
 
-@dataclass(frozen=True)
-class ServiceSettings:
-    """Where the service sits and how it behaves.
+def _hub_gave_oauth_client() -> bool:
+    # Set by JupyterHub for a managed service with an OAuth client, not by the operator.
+    return bool(os.environ.get("JUPYTERHUB_API_TOKEN") and os.environ.get("JUPYTERHUB_CLIENT_ID"))
 
-    ========================================  ==========================================
-    ``prefix``                                ``JUPYTERHUB_SERVICE_PREFIX`` [/services/models/]
-    ``url``                                   ``JUPYTERHUB_SERVICE_URL`` [http://127.0.0.1:8090]
-    ``hub_api_url``                           ``JUPYTERHUB_API_URL`` [http://127.0.0.1:8081/hub/api]
-    ``auth_cache_seconds``                    ``MLK_AUTH_CACHE_SECONDS`` [60]: how long a token check is kept
-    ``static_token``                          ``MLK_SERVICE_STATIC_TOKEN`` [none]: a token that is an admin
-                                              (development without a hub)
-    ``static_user``                           ``MLK_SERVICE_STATIC_USER`` [admin]: whose name it carries
-    ``registry_events_secret``                ``MLK_REGISTRY_EVENTS_SECRET`` [none: route refuses all]
-    ``secret``                                ``MLK_SERVICE_SECRET`` [made once in data_dir]: signs URLs
-    ``signed_url_seconds``                    ``MLK_SIGNED_URL_SECONDS`` [300]: life of a signed URL
-    ``quick_sync_seconds``                    ``MLK_CATALOG_QUICK_SYNC_SECONDS`` [60]; 0 turns it off
-    ``deep_sync_seconds``                     ``MLK_CATALOG_DEEP_SYNC_SECONDS`` [900]; 0 turns it off
-    ``run_executor``                          ``MLK_SERVICE_RUN_EXECUTOR`` [1]: start the run executor
-    ``public_url``                            ``MLK_PUBLIC_URL`` [MLK_HUB_BIND_URL]: the URL people open
-                                              (https makes cookies Secure; changes must come from it)
-    ========================================  ==========================================
-    """
 
-    name: str = "models"
-    prefix: str = "/services/models/"
-    url: str = "http://127.0.0.1:8090"
-    hub_api_url: str = "http://127.0.0.1:8081/hub/api"
-    registry_url: str = "http://127.0.0.1:5000"
-    auth_cache_seconds: float = 60.0
-    data_dir: Path = field(default_factory=lambda: settings().data_dir)
-    store_url: str | None = None
-    static_token: str | None = None
-    static_user: str = "admin"
-    registry_events_secret: str | None = None
-    secret: str = ""
-    signed_url_seconds: int = 300
-    quick_sync_seconds: float = 60.0
-    deep_sync_seconds: float = 900.0
-    startup_sync_wait_seconds: float = 20.0
-    run_executor: bool = True
-    hub_oauth: bool = True
-    public_url: str | None = None
+class ServiceSettings(MlkSettings):
+    """Where the model service sits and how it behaves (``python -m mlrun_kernel.service``)."""
 
-    def __post_init__(self) -> None:
-        if not self.prefix.startswith("/") or not self.prefix.endswith("/"):
-            object.__setattr__(self, "prefix", "/" + self.prefix.strip("/") + "/")
-        if not self.secret:
-            object.__setattr__(self, "secret", _service_secret(self.data_dir))
+    model_config = SettingsConfigDict(frozen=True)
+    section: ClassVar[str] = "Model service"
 
+    name: str = Field(
+        default="models",
+        validation_alias="JUPYTERHUB_SERVICE_NAME",
+        description="The service's name in the hub (set by JupyterHub).",
+    )
+    prefix: str = Field(
+        default="/services/models/",
+        validation_alias="JUPYTERHUB_SERVICE_PREFIX",
+        description="URL path the service answers under (set by JupyterHub).",
+    )
+    url: str = Field(
+        default="http://127.0.0.1:8090",
+        validation_alias="JUPYTERHUB_SERVICE_URL",
+        description="Where the service listens (set by JupyterHub; `--url` overrides it).",
+    )
+    hub_api_url: str = Field(
+        default="http://127.0.0.1:8081/hub/api",
+        validation_alias="JUPYTERHUB_API_URL",
+        description="The hub's API, asked who owns each token (set by JupyterHub).",
+    )
+    auth_cache_seconds: float = Field(
+        default=60.0, ge=0, description="How long the hub's answer about a token is kept."
+    )
+    static_token: str | None = Field(
+        default=None,
+        repr=False,
+        validation_alias="MLK_SERVICE_STATIC_TOKEN",
+        description="A token that is an admin, for development without a hub (unset: none).",
+    )
+    static_user: str = Field(
+        default="admin",
+        validation_alias="MLK_SERVICE_STATIC_USER",
+        description="The user name MLK_SERVICE_STATIC_TOKEN acts as.",
+    )
+    registry_events_secret: str | None = Field(
+        default=None,
+        repr=False,
+        description="Secret the registry sends with push notifications; unset, the notification "
+        "route refuses every call (jupyterhub_config.py makes one once).",
+    )
+    signed_url_seconds: int = Field(default=300, ge=1, description="Life of a signed download URL.")
+    quick_sync_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        validation_alias="MLK_CATALOG_QUICK_SYNC_SECONDS",
+        description="How often the catalog lists the registry's tags; 0 turns it off.",
+    )
+    deep_sync_seconds: float = Field(
+        default=900.0,
+        ge=0,
+        validation_alias="MLK_CATALOG_DEEP_SYNC_SECONDS",
+        description="How often the catalog re-checks every tag's digest; 0 turns it off.",
+    )
+    startup_sync_wait_seconds: float = Field(
+        default=20.0,
+        ge=0,
+        validation_alias="MLK_CATALOG_STARTUP_WAIT_SECONDS",
+        description="How long the service waits at start for the first catalog sync before it answers.",
+    )
+    run_executor: bool = Field(
+        default=True,
+        validation_alias="MLK_SERVICE_RUN_EXECUTOR",
+        description="Whether the service starts the run executor (0: runs answer 503, "
+        "for a service beside a separate `python -m mlrun_kernel.runs`).",
+    )
+    data_dir: Path = passed_in(lambda: settings().data_dir, "MLK_DATA_DIR (Platform).")
+    registry_url: str = passed_in(lambda: settings().registry_url, "MLK_REGISTRY_URL (Platform).")
+    store_url: str | None = passed_in(
+        lambda: settings().database_url, "MLK_DATABASE_URL (Platform); None: the SQLite file in data_dir."
+    )
+    public_url: str | None = passed_in(lambda: settings().public_url, "MLK_PUBLIC_URL (Platform).")
+    hub_oauth: bool = passed_in(
+        _hub_gave_oauth_client,
+        "Whether browsers log in through the hub's OAuth: on when JupyterHub gave the service "
+        "JUPYTERHUB_API_TOKEN and JUPYTERHUB_CLIENT_ID.",
+    )
+    secret: str = Field(
+        default_factory=lambda data: _service_secret(data["data_dir"]),
+        repr=False,
+        validation_alias="MLK_SERVICE_SECRET",
+        description="Key that signs download URLs; default a secret made once and kept in "
+        "<data_dir>/service-secret.",
+    )
+
+    @field_validator("prefix")
     @classmethod
-    def from_env(cls) -> ServiceSettings:
-        platform = settings()
-        return cls(
-            name=_env("JUPYTERHUB_SERVICE_NAME", cls.name),
-            prefix=_env("JUPYTERHUB_SERVICE_PREFIX", cls.prefix),
-            url=_env("JUPYTERHUB_SERVICE_URL", cls.url),
-            hub_api_url=_env("JUPYTERHUB_API_URL", cls.hub_api_url),
-            registry_url=platform.registry_url,
-            auth_cache_seconds=float(_env("MLK_AUTH_CACHE_SECONDS", str(cls.auth_cache_seconds))),
-            data_dir=platform.data_dir,
-            store_url=platform.database_url,
-            static_token=_env("MLK_SERVICE_STATIC_TOKEN") or None,
-            static_user=_env("MLK_SERVICE_STATIC_USER", cls.static_user),
-            registry_events_secret=_env("MLK_REGISTRY_EVENTS_SECRET") or None,
-            secret=_env("MLK_SERVICE_SECRET"),
-            signed_url_seconds=int(_env("MLK_SIGNED_URL_SECONDS", str(cls.signed_url_seconds))),
-            quick_sync_seconds=float(_env("MLK_CATALOG_QUICK_SYNC_SECONDS", str(cls.quick_sync_seconds))),
-            deep_sync_seconds=float(_env("MLK_CATALOG_DEEP_SYNC_SECONDS", str(cls.deep_sync_seconds))),
-            run_executor=_env("MLK_SERVICE_RUN_EXECUTOR", "1") == "1",
-            hub_oauth=bool(os.environ.get("JUPYTERHUB_API_TOKEN") and os.environ.get("JUPYTERHUB_CLIENT_ID")),
-            public_url=_env("MLK_PUBLIC_URL") or _env("MLK_HUB_BIND_URL") or None,
-        )
+    def _slashes_around(cls, prefix: str) -> str:
+        return prefix if prefix.startswith("/") and prefix.endswith("/") else "/" + prefix.strip("/") + "/"

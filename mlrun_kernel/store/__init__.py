@@ -4,7 +4,7 @@
 - ``engine``: ``Store`` opens a database, applies migrations, hands out sessions.
 """
 
-from mlrun_kernel.store.engine import Store, default_store_url, open_store
+from mlrun_kernel.store.engine import Store, default_store_url, open_store, sqlite_store_url
 from mlrun_kernel.store.models import Base
 
-__all__ = ["Base", "Store", "default_store_url", "open_store"]
+__all__ = ["Base", "Store", "default_store_url", "open_store", "sqlite_store_url"]

@@ -17,13 +17,20 @@ from mlrun_kernel.config import settings
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+SQLITE_FILE = "mlrun-kernel.sqlite"
+
+
+def sqlite_store_url(data_dir: Path) -> str:
+    """The embedded store: a SQLite file in ``data_dir`` (made if missing). The one place
+    the default database URL is built; the CLI, the executor and the service use it."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{data_dir / SQLITE_FILE}"
+
+
 def default_store_url() -> str:
-    """``MLK_DATABASE_URL``, else a SQLite file under the data folder."""
+    """``MLK_DATABASE_URL``, else the SQLite file in ``MLK_DATA_DIR``."""
     cfg = settings()
-    if cfg.database_url:
-        return cfg.database_url
-    cfg.data_dir.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{cfg.data_dir / 'mlrun-kernel.sqlite'}"
+    return cfg.database_url or sqlite_store_url(cfg.data_dir)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
