@@ -239,10 +239,13 @@ class Client:
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        base = url or os.environ.get("MLK_SERVICE_URL") or DEFAULT_SERVICE_URL
+        from mlrun_kernel.config import client_settings  # lazily: pydantic stays out of `import client`
+
+        given = client_settings()
+        base = url or given.service_url or DEFAULT_SERVICE_URL
         self.url = base.rstrip("/") + "/"
         if token is None:
-            token = os.environ.get("MLK_SERVICE_TOKEN") or os.environ.get("JUPYTERHUB_API_TOKEN")
+            token = given.service_token or os.environ.get("JUPYTERHUB_API_TOKEN")
         headers = {"Authorization": f"token {token}"} if token else {}
         self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout, transport=transport)
         origin = httpx.URL(self.url)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import getpass
-import os
 from typing import Any
 
 from mlrun_kernel.cli import remote
 from mlrun_kernel.cli.output import emit, table
+from mlrun_kernel.config import client_settings
 from mlrun_kernel.datasets import Datasets, DatasetVersionInfo, Principal
 from mlrun_kernel.datasets.service import VISIBILITIES, human_bytes
 
@@ -66,7 +66,7 @@ def add_parser(sub: Any) -> None:
 
 def current_user() -> Principal:
     """``$MLK_USER``, else the OS user name; the embedded CLI has no groups or admin."""
-    return Principal(name=os.environ.get("MLK_USER") or getpass.getuser())
+    return Principal(name=client_settings().user or getpass.getuser())
 
 
 def open_datasets() -> Datasets:

@@ -19,12 +19,13 @@ from typing import Any
 
 from mlrun_kernel.cli.output import emit
 from mlrun_kernel.client import Client
+from mlrun_kernel.config import client_settings
 
 
 def service_client() -> Client | None:
     """A client of the service named by ``MLK_SERVICE_URL`` (token: ``MLK_SERVICE_TOKEN`` or
     ``JUPYTERHUB_API_TOKEN``), or None to run embedded."""
-    if not os.environ.get("MLK_SERVICE_URL", "").strip():
+    if not (client_settings().service_url or "").strip():
         return None
     return Client()
 

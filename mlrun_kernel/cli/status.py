@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any
 
 import docker
@@ -11,7 +10,7 @@ import httpx
 
 from mlrun_kernel.catalog import list_models
 from mlrun_kernel.cli.models import synced_store
-from mlrun_kernel.config import settings
+from mlrun_kernel.config import client_settings, settings
 
 
 def add_parser(sub: Any) -> None:
@@ -28,7 +27,8 @@ def _check(name: str, probe: Any) -> str:
 
 def run(args: argparse.Namespace) -> int:
     cfg = settings()
-    hub_url = os.environ.get("MLK_PUBLIC_URL", "http://127.0.0.1:8000")
+    options = client_settings()
+    hub_url = (cfg.public_url or "http://127.0.0.1:8000").rstrip("/")
     lines = {
         "docker engine": _check("docker", lambda: "up, server " + docker.from_env().version()["Version"]),
         "registry": _check(
@@ -61,12 +61,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"{key.ljust(width)}  {value}")
     password_hint = (
         "the password in MLK_SHARED_PASSWORD"
-        if os.environ.get("MLK_SHARED_PASSWORD")
+        if options.shared_password
         else (f"the password in {cfg.data_dir}/hub/shared-password")
     )
     print(f"\nLog in at {hub_url}/hub/login with any user name and {password_hint}.")
     admin_file = cfg.data_dir / "hub" / "admin-password"
-    if admin_file.exists() and not os.environ.get("MLK_ADMIN_PASSWORD"):
-        admins = os.environ.get("MLK_ADMIN_USERS") or "admin"
+    if admin_file.exists() and not options.admin_password:
+        admins = options.admin_users
         print(f"Admins ({admins}) use the password in {admin_file}; the admin panel is {hub_url}/hub/admin.")
     return 0
