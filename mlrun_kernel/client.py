@@ -30,6 +30,7 @@ import json
 import os
 import time
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, TypedDict, cast
 
@@ -222,6 +223,10 @@ class LogLine(TypedDict):
 def _once(data: bytes) -> Iterator[bytes]:
     """``data`` as an iterator that lets go of it once it has been consumed."""
     yield data
+
+
+def _when(value: datetime | str | None) -> str | None:
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def _clean(params: dict[str, Any]) -> dict[str, Any]:
@@ -519,12 +524,28 @@ class Client:
         owner: str | None = None,
         state: str | None = None,
         model: str | None = None,
+        task: str | None = None,
+        created_after: datetime | str | None = None,
+        created_before: datetime | str | None = None,
+        sort: str = "-created_at",
         limit: int = 50,
         offset: int = 0,
     ) -> RunPage:
+        """One page of runs (the library's ``RunQuery``: same filters, sort and window)."""
         return cast(
             RunPage,
-            self._get("api/runs", owner=owner, state=state, model=model, limit=limit, offset=offset),
+            self._get(
+                "api/runs",
+                owner=owner,
+                state=state,
+                model=model,
+                task=task,
+                created_after=_when(created_after),
+                created_before=_when(created_before),
+                sort=sort,
+                limit=limit,
+                offset=offset,
+            ),
         )
 
     def get_run(self, run_id: str) -> Run:

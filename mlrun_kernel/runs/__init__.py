@@ -13,7 +13,8 @@ The public API (the CLI and the service are thin layers over it)::
     run = executor.wait(run.id)                    # succeeded | failed | cancelled | timed_out
     run.outputs_dir, run.metrics, run.reason
 
-Modules, from the outside in: :mod:`.executor` (the ``Executor``),
+Modules, from the outside in: :mod:`.executor` (the ``Executor``), :mod:`.record`
+(``RunInfo``, the one run record, and its wire shape), :mod:`.history` (paged queries),
 :mod:`.queue` (fair order), :mod:`.reconcile` (after restarts),
 :mod:`.logs`, :mod:`.outputs`, :mod:`.inputs`, :mod:`.reuse`,
 :mod:`.limits` (operator options), :mod:`.states`, :mod:`.errors`, and
@@ -30,10 +31,12 @@ from mlrun_kernel.runs.errors import (
     RunError,
     RunNotFound,
 )
-from mlrun_kernel.runs.executor import Executor, RunEventInfo, RunInfo, RunRequest
+from mlrun_kernel.runs.executor import Executor, RunRequest
+from mlrun_kernel.runs.history import RunQuery
 from mlrun_kernel.runs.inputs import LocalInput
 from mlrun_kernel.runs.limits import EffectiveResources, RunSettings, effective_resources, run_settings
 from mlrun_kernel.runs.logs import LogHub, RunLogEntry, parse_progress
+from mlrun_kernel.runs.record import RunEventInfo, RunInfo, RunPage
 from mlrun_kernel.runs.states import ACTIVE, TERMINAL, RunState
 
 __all__ = [
@@ -54,6 +57,8 @@ __all__ = [
     "RunInfo",
     "RunLogEntry",
     "RunNotFound",
+    "RunPage",
+    "RunQuery",
     "RunRequest",
     "RunSettings",
     "RunState",

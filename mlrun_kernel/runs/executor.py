@@ -60,6 +60,7 @@ from mlrun_kernel.runs.errors import (
     RunConflict,
     RunNotFound,
 )
+from mlrun_kernel.runs.history import RunQuery, next_offset, select_page
 from mlrun_kernel.runs.inputs import (
     InputSource,
     hold_inputs,
@@ -76,6 +77,8 @@ from mlrun_kernel.runs.limits import (
 )
 from mlrun_kernel.runs.logs import LogHub, LogRecorder, RunLogEntry, stored_lines
 from mlrun_kernel.runs.outputs import OutputReport, collect_outputs, outputs_size
+from mlrun_kernel.runs.record import RunInfo, RunPage
+from mlrun_kernel.runs.record import run_info as _info
 from mlrun_kernel.runs.reuse import find_reusable, reuse_key
 from mlrun_kernel.runs.states import ACTIVE, TERMINAL, RunState, can_move
 from mlrun_kernel.spec import ManifestError, ParameterError, parse_manifest, validate_parameters
@@ -105,92 +108,6 @@ class RunRequest:
     owner: Any = "anonymous"
     """A user name, or a ``mlrun_kernel.datasets.Principal`` (for group-shared datasets)."""
     reuse: bool = False
-
-
-@dataclass(frozen=True)
-class RunEventInfo:
-    at: datetime
-    state: str
-    reason: str | None
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    """A run as callers see it."""
-
-    id: str
-    owner: str
-    model: str
-    model_ref: str
-    model_version: str | None
-    digest: str
-    task: str
-    inputs: dict[str, Any]
-    parameters: dict[str, Any]
-    resources: dict[str, Any]
-    state: str
-    reason: str | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    attempts: int
-    progress: float | None
-    progress_message: str | None
-    exit_code: int | None
-    outputs_dir: Path
-    outputs: list[dict[str, Any]]
-    outputs_bytes: int | None
-    metrics: dict[str, Any] | None
-    result: Any
-    failure_text: str | None
-    warnings: list[str]
-    log_lines: int
-    log_truncated: bool
-    reused_from: str | None
-    pull_progress: dict[str, Any] | None = None
-    queue_position: int | None = None
-    events: list[RunEventInfo] = field(default_factory=list)
-
-    @property
-    def terminal(self) -> bool:
-        return RunState(self.state).terminal
-
-
-def _info(run: Run, events: list[RunEvent] | None = None, position: int | None = None) -> RunInfo:
-    return RunInfo(
-        id=run.id,
-        owner=run.owner,
-        model=run.model,
-        model_ref=run.model_ref,
-        model_version=run.model_version,
-        digest=run.digest,
-        task=run.task,
-        inputs=dict(run.inputs or {}),
-        parameters=dict(run.parameters or {}),
-        resources=dict(run.resources or {}),
-        state=run.state,
-        reason=run.reason,
-        created_at=run.created_at,
-        started_at=run.started_at,
-        finished_at=run.finished_at,
-        attempts=run.attempts,
-        progress=run.progress,
-        progress_message=run.progress_message,
-        exit_code=run.exit_code,
-        outputs_dir=Path(run.storage) / "outputs",
-        outputs=list(run.outputs or []),
-        outputs_bytes=run.outputs_bytes,
-        metrics=run.metrics,
-        result=run.result,
-        failure_text=run.failure_text,
-        warnings=list(run.warnings or []),
-        log_lines=run.log_lines,
-        log_truncated=run.log_truncated,
-        reused_from=run.reused_from,
-        pull_progress=run.pull_progress,
-        queue_position=position,
-        events=[RunEventInfo(at=e.at, state=e.state, reason=e.reason) for e in events or []],
-    )
 
 
 def _owner_name(owner: Any) -> str:
@@ -392,16 +309,21 @@ class Executor:
                 position = self._positions(s).get(run_id)
             return _info(run, events, position)
 
-    def list(self, *, owner: str | None = None, state: str | None = None, limit: int = 100) -> list[RunInfo]:
-        """Newest first."""
-        query = select(Run).order_by(Run.created_at.desc()).limit(limit)
-        if owner:
-            query = query.where(Run.owner == owner)
-        if state:
-            query = query.where(Run.state == state)
+    def page(self, query: RunQuery | None = None, /, **filters: Any) -> RunPage:
+        """One page of runs (``RunQuery``, or its fields as keywords), with the total count.
+
+        Two statements for the rows and the count; queue positions once per page."""
+        q = query if query is not None else RunQuery(**filters)
         with self.store.session() as s:
-            positions = self._positions(s)
-            return [_info(r, None, positions.get(r.id)) for r in s.scalars(query)]
+            rows, total = select_page(s, q)
+            positions = self._positions(s) if any(r.state == RunState.QUEUED for r in rows) else {}
+            runs = [_info(r, None, positions.get(r.id)) for r in rows]
+        after = next_offset(q, total)
+        return RunPage(runs=runs, total=total, limit=q.limit, offset=q.offset, next_offset=after)
+
+    def list(self, **filters: Any) -> list[RunInfo]:
+        """The runs of one page (``RunQuery``'s fields as keywords), newest first by default."""
+        return self.page(**filters).runs
 
     def _positions(self, s: Any) -> dict[str, int]:
         queued = [

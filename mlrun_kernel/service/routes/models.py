@@ -19,7 +19,7 @@ router = APIRouter(tags=["models"])
 
 class TaskSummary(BaseModel):
     name: str
-    description: str | None = None
+    description: str | None
 
 
 class ModelVersionOut(BaseModel):

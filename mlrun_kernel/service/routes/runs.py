@@ -19,15 +19,15 @@ import anyio
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
 
-from mlrun_kernel.runs import RunConflict, RunInfo, RunNotFound, RunRequest, RunState
+from mlrun_kernel.runs import RunConflict, RunInfo, RunNotFound, RunPage, RunQuery, RunRequest, RunState
+from mlrun_kernel.runs.history import MAX_LIMIT, SORTS
+from mlrun_kernel.runs.record import OutputFile, RunOut, RunPageOut, public_model, public_page, public_record
 from mlrun_kernel.service import audit
 from mlrun_kernel.service.auth import Caller
 from mlrun_kernel.service.deps import CallerDep, Platform, PlatformDep
 from mlrun_kernel.service.errors import ServiceFault
 from mlrun_kernel.service.threads import in_thread
-from mlrun_kernel.store.models import Run
 
 router = APIRouter(tags=["runs"])
 LOG_POLL_SECONDS = 0.25
@@ -44,58 +44,6 @@ class RunIn(BaseModel):
     reuse: bool = Field(default=False, description="answer from an identical earlier run if there is one")
 
 
-class RunEventOut(BaseModel):
-    at: datetime
-    state: str
-    reason: str | None
-
-
-class OutputOut(BaseModel):
-    path: str
-    size: int
-
-
-class RunOut(BaseModel):
-    id: str
-    owner: str
-    model: str
-    model_ref: str
-    model_version: str | None
-    digest: str
-    task: str
-    inputs: dict[str, Any]
-    parameters: dict[str, Any]
-    resources: dict[str, Any]
-    state: str
-    reason: str | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    attempts: int
-    progress: float | None
-    progress_message: str | None
-    exit_code: int | None
-    outputs: list[OutputOut]
-    outputs_bytes: int | None
-    metrics: dict[str, Any] | None
-    result: Any
-    failure_text: str | None
-    warnings: list[str]
-    log_lines: int
-    log_truncated: bool
-    reused_from: str | None
-    queue_position: int | None
-    events: list[RunEventOut]
-
-
-class RunPage(BaseModel):
-    runs: list[RunOut]
-    total: int
-    limit: int
-    offset: int
-    next_offset: int | None
-
-
 class QueueOut(BaseModel):
     id: str
     state: str
@@ -109,43 +57,9 @@ class LogLineOut(BaseModel):
     text: str
 
 
-def _out(info: RunInfo) -> RunOut:
-    inputs = {
-        name: {k: v for k, v in (value or {}).items() if k != "path"}  # never show host paths
-        for name, value in info.inputs.items()
-    }
-    return RunOut(
-        id=info.id,
-        owner=info.owner,
-        model=info.model,
-        model_ref=info.model_ref,
-        model_version=info.model_version,
-        digest=info.digest,
-        task=info.task,
-        inputs=inputs,
-        parameters=info.parameters,
-        resources=info.resources,
-        state=info.state,
-        reason=info.reason,
-        created_at=info.created_at,
-        started_at=info.started_at,
-        finished_at=info.finished_at,
-        attempts=info.attempts,
-        progress=info.progress,
-        progress_message=info.progress_message,
-        exit_code=info.exit_code,
-        outputs=[OutputOut(path=str(o.get("path")), size=int(o.get("size") or 0)) for o in info.outputs],
-        outputs_bytes=info.outputs_bytes,
-        metrics=info.metrics,
-        result=info.result,
-        failure_text=info.failure_text,
-        warnings=info.warnings,
-        log_lines=info.log_lines,
-        log_truncated=info.log_truncated,
-        reused_from=info.reused_from,
-        queue_position=info.queue_position,
-        events=[RunEventOut(at=e.at, state=e.state, reason=e.reason) for e in info.events],
-    )
+def _out(info: RunInfo) -> Any:
+    """The one place a ``RunInfo`` becomes the API's ``RunOut``."""
+    return public_model(info)
 
 
 def _executor(platform: Platform) -> Any:
@@ -162,45 +76,8 @@ async def _visible_run(platform: Platform, caller: Caller, run_id: str) -> RunIn
     return info
 
 
-def _page(
-    platform: Platform,
-    *,
-    owner: str | None,
-    state: str | None,
-    model: str | None,
-    limit: int,
-    offset: int,
-) -> tuple[list[RunInfo], int]:
-    executor = _executor(platform)
-    where = []
-    if owner:
-        where.append(Run.owner == owner)
-    if state:
-        where.append(Run.state == state)
-    if model:
-        where.append(Run.model == model)
-    with platform.store.session() as s:
-        total = int(s.scalar(select(func.count()).select_from(Run).where(*where)) or 0)
-        ids = list(
-            s.scalars(
-                select(Run.id)
-                .where(*where)
-                .order_by(Run.created_at.desc(), Run.id)
-                .limit(limit)
-                .offset(offset)
-            )
-        )
-    found = []
-    for run_id in ids:
-        try:
-            found.append(executor.get(run_id))
-        except RunNotFound:
-            continue  # deleted meanwhile
-    return found, total
-
-
 @router.post("/runs", response_model=RunOut, status_code=201, summary="Start a run")
-async def create_run(body: RunIn, caller: CallerDep, platform: PlatformDep) -> RunOut:
+async def create_run(body: RunIn, caller: CallerDep, platform: PlatformDep) -> Any:
     """Queue a run of a model's task on datasets with parameters; 422 says what to fix."""
     request = RunRequest(
         model=body.model,
@@ -223,38 +100,44 @@ async def create_run(body: RunIn, caller: CallerDep, platform: PlatformDep) -> R
     return _out(info)
 
 
-@router.get("/runs", response_model=RunPage, summary="List runs")
+@router.get("/runs", response_model=RunPageOut, summary="List runs")
 async def list_runs(
     caller: CallerDep,
     platform: PlatformDep,
     owner: Annotated[str | None, Query(max_length=300, description="admins: anyone's; others: own")] = None,
     state: RunState | None = None,
     model: Annotated[str | None, Query(max_length=600)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    task: Annotated[str | None, Query(max_length=64)] = None,
+    created_after: Annotated[datetime | None, Query(description="created at or after")] = None,
+    created_before: Annotated[datetime | None, Query(description="created before")] = None,
+    sort: Annotated[str, Query(max_length=20, description=f"one of {', '.join(SORTS)}; -name reverses")] = (
+        "-created_at"
+    ),
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
-) -> RunPage:
-    """Newest first. Others' runs are visible to admins only."""
+) -> Any:
+    """Newest first by default, with the total count. Others' runs are visible to admins only."""
     if not caller.is_admin:
         if owner not in (None, caller.name):
             raise ServiceFault(403, f"{caller.name} may list only their own runs")
         owner = caller.name
-    runs, total = await in_thread(
-        _page,
-        platform,
+    query = RunQuery(
         owner=owner,
-        state=state.value if state else None,
         model=model,
+        task=task,
+        state=state.value if state else None,
+        created_after=created_after,
+        created_before=created_before,
+        sort=sort,
         limit=limit,
         offset=offset,
     )
-    next_offset = offset + limit if offset + limit < total else None
-    return RunPage(
-        runs=[_out(r) for r in runs], total=total, limit=limit, offset=offset, next_offset=next_offset
-    )
+    page: RunPage = await in_thread(_executor(platform).page, query)
+    return public_page(page)
 
 
 @router.get("/runs/{run_id}", response_model=RunOut, summary="Show a run")
-async def show_run(run_id: str, caller: CallerDep, platform: PlatformDep) -> RunOut:
+async def show_run(run_id: str, caller: CallerDep, platform: PlatformDep) -> Any:
     return _out(await _visible_run(platform, caller, run_id))
 
 
@@ -324,7 +207,7 @@ async def stream_logs(
                 for e in await in_thread(executor.logs, run_id, after=last):
                     last = e.seq
                     yield _sse("log", {"seq": e.seq, "at": e.at, "stream": e.stream, "text": e.text}, e.seq)
-                yield _sse("end", _out(now).model_dump(mode="json"))
+                yield _sse("end", public_record(now))
                 return
             await anyio.sleep(LOG_POLL_SECONDS)
             quiet = 0.0 if lines else quiet + LOG_POLL_SECONDS
@@ -339,9 +222,9 @@ async def stream_logs(
     )
 
 
-@router.get("/runs/{run_id}/outputs", response_model=list[OutputOut], summary="Outputs of a run")
-async def list_outputs(run_id: str, caller: CallerDep, platform: PlatformDep) -> list[OutputOut]:
-    return _out(await _visible_run(platform, caller, run_id)).outputs
+@router.get("/runs/{run_id}/outputs", response_model=list[OutputFile], summary="Outputs of a run")
+async def list_outputs(run_id: str, caller: CallerDep, platform: PlatformDep) -> list[OutputFile]:
+    return (await _visible_run(platform, caller, run_id)).outputs
 
 
 def _output_file(info: RunInfo, path: str) -> Path:
@@ -396,7 +279,7 @@ async def preview_output(run_id: str, path: str, caller: CallerDep, platform: Pl
 
 
 @router.post("/runs/{run_id}/cancel", response_model=RunOut, summary="Cancel a run")
-async def cancel_run(run_id: str, caller: CallerDep, platform: PlatformDep) -> RunOut:
+async def cancel_run(run_id: str, caller: CallerDep, platform: PlatformDep) -> Any:
     """Queued runs end at once; active ones are stopped. Ended runs are left as they are."""
     await _visible_run(platform, caller, run_id)
     info = await in_thread(_executor(platform).cancel, run_id, by=caller.name)
@@ -405,7 +288,7 @@ async def cancel_run(run_id: str, caller: CallerDep, platform: PlatformDep) -> R
 
 
 @router.post("/runs/{run_id}/rerun", response_model=RunOut, status_code=201, summary="Re-run")
-async def rerun(run_id: str, caller: CallerDep, platform: PlatformDep, reuse: bool = False) -> RunOut:
+async def rerun(run_id: str, caller: CallerDep, platform: PlatformDep, reuse: bool = False) -> Any:
     """A new run with the same model digest, task, dataset versions and parameters."""
     old = await _visible_run(platform, caller, run_id)
     if any((i or {}).get("kind") == "local" for i in old.inputs.values()):
