@@ -5,13 +5,18 @@ Shapes (``kind`` says which):
 - ``table``: ``columns`` (``name``, ``type`` one of int/float/bool/date/datetime/
   string/object/array, ``nullable``), ``rows`` (first rows, lists of values),
   ``row_count`` when the format knows it (Parquet), ``format``.
-- ``image``: ``format``, ``width``, ``height``, ``thumbnail`` (a ``data:`` URL or None).
+- ``image``: ``format``, ``width``, ``height``, ``thumbnail`` (a ``data:`` URL or None),
+  and ``reason`` when no thumbnail was made on purpose (an image of more pixels
+  than ``preview_max_image_pixels``: a decompression bomb is a small file that
+  decodes to gigabytes, so its size is read from the header and it is never
+  decoded, nor inlined for a browser to decode).
 - ``text``: ``head`` (the first lines), ``truncated``.
 - ``files``: ``count``, ``total_bytes``, ``files`` (first entries: path, size, media_type).
 - ``none``: ``reason`` (binary data, archives kept whole, or a preview that failed).
 
 Every reader reads at most ``preview_max_bytes`` of the file, so a preview of
-a 100 GiB CSV costs the same as one of a small file.
+a 100 GiB CSV costs the same as one of a small file, and no image of more than
+``preview_max_image_pixels`` is decoded.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from mlrun_kernel.datasets import detect
+from mlrun_kernel.datasets.settings import dataset_settings
 
 Preview = dict[str, Any]
 
@@ -316,7 +322,25 @@ def image_size(head: bytes) -> tuple[int, int] | None:
     return None
 
 
-def image_preview(path: Path, media_type: str, size: int, *, inline_max: int) -> Preview:
+class ImageTooLarge(Exception):
+    """An image has more pixels than the preview may decode; the message says how many."""
+
+
+def _check_pixels(width: int, height: int, max_pixels: int) -> None:
+    if width * height > max_pixels:
+        raise ImageTooLarge(
+            f"no thumbnail: the image is {width} x {height} = {width * height:,} pixels, more than "
+            f"the {max_pixels:,} a preview decodes (MLK_PREVIEW_MAX_IMAGE_PIXELS); a small file that "
+            "claims this many pixels may be a decompression bomb"
+        )
+
+
+def image_preview(
+    path: Path, media_type: str, size: int, *, inline_max: int, max_pixels: int | None = None
+) -> Preview:
+    """Size from the header, and a thumbnail unless the image has over ``max_pixels``."""
+    if max_pixels is None:
+        max_pixels = dataset_settings().preview_max_image_pixels
     fmt = media_type.split("/", 1)[1]
     head, _ = _read_head(path, 256 * 1024)
     dims = image_size(head)
@@ -327,26 +351,41 @@ def image_preview(path: Path, media_type: str, size: int, *, inline_max: int) ->
         "height": dims[1] if dims else None,
         "thumbnail": None,
     }
-    thumb = _pillow_thumbnail(path)
+    try:
+        if dims is not None:
+            _check_pixels(*dims, max_pixels)
+        thumb = _pillow_thumbnail(path, max_pixels)
+    except ImageTooLarge as exc:
+        preview["reason"] = str(exc)
+        return preview
     if thumb is not None:
         preview["thumbnail"] = "data:image/png;base64," + base64.b64encode(thumb).decode()
-    elif size <= inline_max:
+    elif size <= inline_max and dims is not None:  # never hand a browser pixels we did not count
         preview["thumbnail"] = f"data:{media_type};base64," + base64.b64encode(path.read_bytes()).decode()
     return preview
 
 
-def _pillow_thumbnail(path: Path, box: int = 256) -> bytes | None:
-    """A PNG thumbnail via Pillow when it is installed; None otherwise or on any error."""
+def _pillow_thumbnail(path: Path, max_pixels: int, box: int = 256) -> bytes | None:
+    """A PNG thumbnail via Pillow when it is installed; None otherwise or on any error.
+
+    ``ImageTooLarge`` if the image has more than ``max_pixels``, checked on the
+    size Pillow reads from the header, before anything is decoded.
+    """
     try:
         from PIL import Image
     except ImportError:
         return None
     try:
         with Image.open(path) as image:
+            _check_pixels(*image.size, max_pixels)
             image.thumbnail((box, box))
             out = io.BytesIO()
             image.convert("RGBA" if image.mode in ("P", "LA", "RGBA") else "RGB").save(out, format="PNG")
             return out.getvalue()
+    except ImageTooLarge:
+        raise
+    except Image.DecompressionBombError as exc:  # Pillow's own cap, if set below ours
+        raise ImageTooLarge(f"no thumbnail: {exc}") from None
     except Exception:  # noqa: BLE001 - a preview never fails an upload
         return None
 
@@ -371,8 +410,13 @@ def file_preview(
     sample: int = 1000,
     max_bytes: int = 4 * 1024 * 1024,
     inline_max: int = 64 * 1024,
+    max_pixels: int | None = None,
 ) -> Preview:
-    """The preview of one stored file; never raises (a failure becomes ``kind: none``)."""
+    """The preview of one stored file; never raises (a failure becomes ``kind: none``).
+
+    ``max_pixels``: the most pixels an image may have to be decoded for a
+    thumbnail; None reads ``MLK_PREVIEW_MAX_IMAGE_PIXELS`` (``dataset_settings()``).
+    """
     try:
         if media_type == detect.CSV:
             return table_preview_delimited(path, ",", "csv", rows=rows, sample=sample, max_bytes=max_bytes)
@@ -383,7 +427,7 @@ def file_preview(
         if media_type == detect.PARQUET:
             return table_preview_parquet(path, rows=rows)
         if media_type in detect.IMAGES:
-            return image_preview(path, media_type, size, inline_max=inline_max)
+            return image_preview(path, media_type, size, inline_max=inline_max, max_pixels=max_pixels)
         if media_type in (detect.TEXT, detect.JSON):
             return text_preview(path)
         return {

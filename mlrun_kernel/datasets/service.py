@@ -589,6 +589,7 @@ class Datasets:
             sample=cfg.preview_sample_rows,
             max_bytes=cfg.preview_max_bytes,
             inline_max=cfg.thumbnail_max_bytes,
+            max_pixels=cfg.preview_max_image_pixels,
         )
 
     def _limits(self) -> archives.Limits:

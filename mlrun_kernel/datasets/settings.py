@@ -20,7 +20,7 @@ MiB = 1024**2
 
 
 class DatasetSettings(MlkSettings):
-    """Limits and sizes for datasets. Environment variables: the names upper-cased, ``MLK_``."""
+    """Dataset limits and sizes: quotas, uploads, archives, previews (``MLK_`` + the name upper-cased)."""
 
     section: ClassVar[str] = "Datasets"
 
@@ -73,6 +73,13 @@ class DatasetSettings(MlkSettings):
         default=4 * MiB,
         ge=4096,
         description="Most bytes read from a file to build its preview.",
+    )
+    preview_max_image_pixels: int = Field(
+        default=50_000_000,
+        ge=1,
+        description="Images of more pixels (width x height, read from the header) get no "
+        "thumbnail and are never decoded, for datasets and run outputs alike: a decompression "
+        "bomb is a small file that decodes to gigabytes. 50 million pixels decode to about 200 MB.",
     )
     thumbnail_max_bytes: int = Field(
         default=64 * 1024,

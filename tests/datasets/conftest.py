@@ -119,3 +119,21 @@ def assert_untouched(datasets: Datasets, kept: Kept) -> None:
     for name, digest in blob_files(datasets.root).items():
         assert name == digest, f"blob {name} holds other bytes"
     assert list((datasets.root / "blobs" / "tmp").iterdir()) == []
+
+
+def png_bomb(width: int = 30_000, height: int = 30_000) -> bytes:
+    """A real PNG of ``width`` x ``height`` black pixels (1 bit each) in about 100 KiB:
+    the shape of a decompression bomb (900 million pixels by default)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = b"\x00" * (1 + (width + 7) // 8)
+    packer = zlib.compressobj(9)
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+        + chunk(b"IDAT", idat)
+        + chunk(b"IEND", b"")
+    )

@@ -13,7 +13,7 @@ from mlrun_kernel.datasets.preview import (
     image_size,
     infer_column_types,
 )
-from tests.datasets.conftest import IRIS_CSV, gif_bytes, jpeg_bytes, png_bytes
+from tests.datasets.conftest import IRIS_CSV, gif_bytes, jpeg_bytes, png_bomb, png_bytes
 
 
 def _columns(preview):
@@ -193,3 +193,57 @@ def test_a_file_that_is_one_giant_line_is_previewed_from_a_bounded_read(tmp_path
     path.write_bytes(b"a," * (4 * 1024 * 1024))
     preview = file_preview(path, detect.CSV, path.stat().st_size, max_bytes=64 * 1024)
     assert preview["kind"] == "none" or preview["truncated"]
+
+
+@pytest.fixture(scope="module")
+def bomb_png() -> bytes:
+    """100 KiB on disk, 100 million pixels decoded: under Pillow's own hard limit, over ours."""
+    return png_bomb(10_000, 10_000)
+
+
+def test_a_decompression_bomb_gets_its_size_and_a_reason_but_is_never_decoded(tmp_path, bomb_png):
+    path = tmp_path / "bomb.png"
+    path.write_bytes(bomb_png)
+    assert path.stat().st_size < 200 * 1024
+    preview = file_preview(path, detect.PNG, len(bomb_png), max_pixels=50_000_000)
+    assert (preview["kind"], preview["width"], preview["height"]) == ("image", 10_000, 10_000)
+    assert preview["thumbnail"] is None
+    assert "100,000,000 pixels" in preview["reason"]
+    assert "MLK_PREVIEW_MAX_IMAGE_PIXELS" in preview["reason"]
+
+
+def test_the_pixel_cap_is_a_setting(tmp_path, monkeypatch):
+    from mlrun_kernel.datasets import dataset_settings
+
+    path = tmp_path / "small.png"
+    path.write_bytes(png_bytes(30, 20))
+    assert file_preview(path, detect.PNG, path.stat().st_size)["thumbnail"] is not None
+    monkeypatch.setenv("MLK_PREVIEW_MAX_IMAGE_PIXELS", "500")
+    dataset_settings.cache_clear()
+    try:
+        refused = file_preview(path, detect.PNG, path.stat().st_size)
+    finally:
+        dataset_settings.cache_clear()
+    assert refused["thumbnail"] is None and "600 pixels" in refused["reason"]
+
+
+def test_an_uploaded_bomb_is_stored_with_a_preview_that_says_why_it_has_no_thumbnail(
+    datasets, tmp_path, bomb_png
+):
+    path = tmp_path / "huge.png"
+    path.write_bytes(bomb_png)
+    version = datasets.upload_file("ana", "bomb", path)
+    assert version.media_type == detect.PNG and version.size == len(bomb_png)
+    assert version.preview["thumbnail"] is None
+    assert "decompression bomb" in version.preview["reason"]
+
+
+def test_a_run_output_that_is_a_bomb_is_previewed_with_the_same_cap(tmp_path):
+    from mlrun_kernel.service.routes.runs import _output_preview
+
+    path = tmp_path / "outputs" / "plot.png"
+    path.parent.mkdir()
+    path.write_bytes(png_bomb(20_000, 20_000))  # over Pillow's own hard limit too
+    preview = _output_preview(path)
+    assert (preview["media_type"], preview["width"], preview["height"]) == (detect.PNG, 20_000, 20_000)
+    assert preview["thumbnail"] is None and "400,000,000 pixels" in preview["reason"]
