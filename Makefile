@@ -27,8 +27,8 @@ examples: registry ## build the example models and push them to the registry
 singleuser: setup ## the single-user notebook image
 	@$(PY) scripts/build-singleuser.py
 
-hub: setup
-	@scripts/hub.sh start
+hub: setup ## the hub; with the demo accounts (demo-user, demo-expert, demo-admin) unless MLK_DEMO_ACCOUNTS=0
+	@MLK_DEMO_ACCOUNTS=$${MLK_DEMO_ACCOUNTS:-1} scripts/hub.sh start
 
 test: setup ## the whole suite; it starts the registry, database and hub it needs
 	@$(PY) -m pytest $(PYTEST_ARGS)

@@ -33,12 +33,55 @@ unset); the defaults serve one machine::
         configurable-http-proxy's REST API
     MLK_PROXY_COMMAND [.tools/node_modules/.bin/configurable-http-proxy]
         else the one on PATH
+    MLK_AUTHENTICATOR [native]
+        who may log in (docs/authentication.md): native (accounts in the hub's
+        database: sign-up, admin approval, password rules, lock-out), shared
+        (DEMO ONLY: one password for any name with read+run, a banner says so),
+        oidc, github or gitlab (oauthenticator, below)
+    MLK_ADMIN_USERS [admin; none in the OAuth modes]
+        comma-separated hub admin names; "none" for no admin. native: each gets
+        an approved account, password kept in $MLK_DATA_DIR/hub/<name>-password
+    MLK_ADMIN_PASSWORD [generated once per admin]
+        the admins' password (at least 32 characters) instead of the kept ones
+    MLK_DEMO_ACCOUNTS [0; `make up` sets 1]
+        native: 1 makes demo-user (model-users), demo-expert (model-experts) and
+        demo-admin (model-admins), approved, passwords kept in
+        $MLK_DATA_DIR/hub/demo-*-password; re-running never changes them
+    MLK_SIGNUP [1]
+        native: 1 shows the sign-up page (new accounts wait for an admin's approval)
+    MLK_OPEN_SIGNUP [0]
+        native: 1 lets sign-ups log in without approval (open hubs only)
+    MLK_PASSWORD_MIN_LENGTH [10]
+        native: shortest password accepted at sign-up and password change
+    MLK_PASSWORD_CHECK_COMMON [1]
+        native: 1 refuses passwords from NativeAuthenticator's common-password list
+    MLK_LOGIN_ATTEMPTS [5]
+        native: failed log-ins in a row before a name is locked out (0: never)
+    MLK_LOGIN_LOCKOUT_SECONDS [600]
+        native: how long a locked-out name waits before it may try again
     MLK_SHARED_PASSWORD [generated once]
-        the password every user logs in with; kept in $MLK_DATA_DIR/hub/shared-password
-    MLK_ADMIN_USERS [admin]
-        comma-separated admin user names; "none" for no admin
-    MLK_ADMIN_PASSWORD [generated once]
-        the admins' password, at least 32 characters; kept in $MLK_DATA_DIR/hub/admin-password
+        shared: the demo password; kept in $MLK_DATA_DIR/hub/shared-password. Admins
+        and members of model-experts/model-admins can never log in with it
+    MLK_OAUTH_CLIENT_ID, MLK_OAUTH_CLIENT_SECRET [none]
+        oidc/github/gitlab: the OAuth application registered at the provider
+    MLK_OAUTH_CALLBACK_URL [<MLK_PUBLIC_URL or MLK_HUB_BIND_URL>/hub/oauth_callback]
+        oidc/github/gitlab: the redirect URL registered at the provider
+    MLK_OAUTH_GROUP_MAP [none]
+        oidc/github/gitlab: provider group -> our group, e.g.
+        "ml-team=model-experts,acme:analysts=model-users"; only people mapped to
+        a group (or in MLK_ADMIN_USERS) may log in, unless MLK_OAUTH_ALLOW_ALL=1
+    MLK_OAUTH_ALLOW_ALL [0]
+        oidc/github/gitlab: 1 lets in anyone the provider authenticates
+    MLK_OAUTH_SCOPES [per provider]
+        oidc/github/gitlab: the scopes asked for, space-separated
+    MLK_OIDC_ISSUER, MLK_OIDC_AUTHORIZE_URL, MLK_OIDC_TOKEN_URL, MLK_OIDC_USERDATA_URL
+        oidc: the issuer (its discovery document gives the endpoints), or the endpoints
+    MLK_OAUTH_USERNAME_CLAIM [preferred_username], MLK_OAUTH_GROUPS_CLAIM [groups]
+        oidc: the claims holding the user name and the groups (dotted paths allowed)
+    MLK_OAUTH_LOGIN_SERVICE [OpenID Connect]
+        oidc: the provider's name on the login button
+    MLK_GITHUB_URL [https://github.com], MLK_GITLAB_URL [https://gitlab.com]
+        github/gitlab: the provider's address (GitHub Enterprise, a self-hosted GitLab)
     MLK_MODEL_USERS [none]
         comma-separated members of group model-users
     MLK_MODEL_EXPERTS [none]
@@ -79,15 +122,27 @@ unset); the defaults serve one machine::
         the hub's log level
 """
 
+import dataclasses
 import fcntl
 import os
-import secrets
 import shutil
 import socket
 import struct
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from mlrun_kernel.hub.accounts import Account, LoginInfo, admin_accounts, demo_accounts
+from mlrun_kernel.hub.groups import (
+    GROUP_SCOPES,
+    GROUPS,
+    MODEL_ADMINS,
+    SERVICE_NAME,
+    hub_custom_scopes,
+    privileged_groups,
+)
+from mlrun_kernel.hub.kept import kept_secret
+from mlrun_kernel.hub.oauth import OAUTH_MODES, OAuthSettingsError, oauth_authenticator
 
 c = get_config()  # noqa: F821 -- provided by traitlets when JupyterHub loads this file
 
@@ -98,14 +153,6 @@ def env(name, default=""):
     """An MLK_* option: the environment's value if set and not empty, else ``default``."""
     value = os.environ.get(name, "").strip()
     return value or default
-
-
-def kept_secret(path, nbytes):
-    """A random secret made once and kept in ``path`` (0600), so restarts keep it."""
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(nbytes) + "\n")
-        path.chmod(0o600)
-    return path.read_text().strip()
 
 
 def env_list(name):
@@ -189,71 +236,118 @@ c.ConfigurableHTTPProxy.command = [
 c.JupyterHub.cleanup_proxy = True
 
 # ---------------------------------------------------------------------------
-# Who can log in: one shared password for now (dummy auth), admins apart
+# Who can log in (docs/authentication.md): MLK_AUTHENTICATOR picks the mode
 # ---------------------------------------------------------------------------
 
-c.JupyterHub.authenticator_class = "shared-password"
-# No password given: one is made once and kept, so `scripts/hub.sh start` can
-# print it and a restart does not change it.
-c.SharedPasswordAuthenticator.user_password = env("MLK_SHARED_PASSWORD") or kept_secret(
-    HUB_DIR / "shared-password", 12
-)
-# Any user name may log in with the shared password (allowed users come with
-# real authentication).
-c.Authenticator.allow_all = True
-# One admin out of the box, so whoever ran `make up` can open the admin panel:
-# user "admin" with a password made once and kept in $MLK_DATA_DIR/hub/admin-password
-# (SharedPasswordAuthenticator wants at least 32 characters). MLK_ADMIN_USERS names
-# others; set it to "none" for no admin at all.
-admin_users = [] if env("MLK_ADMIN_USERS") == "none" else (env_list("MLK_ADMIN_USERS") or ["admin"])
+AUTH_MODE = env("MLK_AUTHENTICATOR", "native")
+AUTH_MODES = ("native", "shared", *OAUTH_MODES)
+if AUTH_MODE not in AUTH_MODES:
+    raise SystemExit(f"MLK_AUTHENTICATOR must be one of {', '.join(AUTH_MODES)}, not {AUTH_MODE!r}")
+PUBLIC_URL = env("MLK_PUBLIC_URL", c.JupyterHub.bind_url).rstrip("/")
+OAUTH = AUTH_MODE in OAUTH_MODES
+
+# Admins: "admin" out of the box, so whoever ran `make up` can open the admin
+# panel. Not in the OAuth modes, where "admin" would be whoever owns that name
+# at the provider: there MLK_ADMIN_USERS must name them.
+if env("MLK_ADMIN_USERS") == "none":
+    admin_users = []
+else:
+    admin_users = env_list("MLK_ADMIN_USERS") or ([] if OAUTH else ["admin"])
 if admin_users:
     c.Authenticator.admin_users = set(admin_users)
-    admin_password = env("MLK_ADMIN_PASSWORD") or kept_secret(HUB_DIR / "admin-password", 32)
-    if len(admin_password) < 32:
-        raise SystemExit("MLK_ADMIN_PASSWORD must be at least 32 characters (JupyterHub's rule for admins)")
-    c.SharedPasswordAuthenticator.admin_password = admin_password
+if env("MLK_ADMIN_PASSWORD") and len(env("MLK_ADMIN_PASSWORD")) < 32:
+    raise SystemExit("MLK_ADMIN_PASSWORD must be at least 32 characters (JupyterHub's rule for admins)")
+admin_password_env = "MLK_ADMIN_PASSWORD" if env("MLK_ADMIN_PASSWORD") else None
+# SharedPasswordAuthenticator has one admin password; NativeAuthenticator one per account.
+accounts: list[Account] = (
+    []
+    if OAUTH
+    else admin_accounts(HUB_DIR, admin_users, admin_password_env, one_password=AUTH_MODE == "shared")
+)
+
+# Group members named by the operator (MLK_MODEL_USERS, ...).
+members = {group: env_list(variable) for group, (variable, _) in GROUPS.items()}
+login_info = LoginInfo(mode=AUTH_MODE, url=PUBLIC_URL)
+
+if AUTH_MODE == "native":
+    # Accounts live in the hub's database; sign-ups wait for an admin at /hub/authorize.
+    if env("MLK_DEMO_ACCOUNTS", "0") == "1":
+        accounts += demo_accounts(HUB_DIR)
+        for account in accounts:
+            if account.group:
+                members[account.group].append(account.name)
+    c.JupyterHub.authenticator_class = "mlrun_kernel.hub.native.KeptAccountsNativeAuthenticator"
+    c.KeptAccountsNativeAuthenticator.kept_accounts = {a.name: a.password() or "" for a in accounts}
+    c.NativeAuthenticator.enable_signup = env("MLK_SIGNUP", "1") == "1"
+    c.NativeAuthenticator.open_signup = env("MLK_OPEN_SIGNUP", "0") == "1"
+    c.NativeAuthenticator.minimum_password_length = int(env("MLK_PASSWORD_MIN_LENGTH", "10"))
+    c.NativeAuthenticator.check_common_password = env("MLK_PASSWORD_CHECK_COMMON", "1") == "1"
+    c.NativeAuthenticator.allowed_failed_logins = int(env("MLK_LOGIN_ATTEMPTS", "5"))
+    c.NativeAuthenticator.seconds_before_next_try = int(env("MLK_LOGIN_LOCKOUT_SECONDS", "600"))
+    # An approved account may log in (NativeAuthenticator checks the approval itself).
+    c.Authenticator.allow_all = True
+elif AUTH_MODE == "shared":
+    # DEMO ONLY: any name logs in with one password, so that password never
+    # stands for more than read+run, and the login page says it is a demo.
+    c.JupyterHub.authenticator_class = "mlrun_kernel.hub.shared.DemoSharedPasswordAuthenticator"
+    shared_account = (
+        Account("shared", password_env="MLK_SHARED_PASSWORD")
+        if env("MLK_SHARED_PASSWORD")
+        else Account("shared", password_file=str(HUB_DIR / "shared-password"))
+    )
+    c.SharedPasswordAuthenticator.user_password = env("MLK_SHARED_PASSWORD") or kept_secret(
+        HUB_DIR / "shared-password", 12
+    )
+    refused = sorted(privileged_groups())
+    c.DemoSharedPasswordAuthenticator.privileged_groups = set(refused)
+    c.DemoSharedPasswordAuthenticator.privileged_users = {
+        name for group in refused for name in members[group]
+    }
+    if accounts:
+        c.SharedPasswordAuthenticator.admin_password = accounts[0].password()
+    c.Authenticator.allow_all = True
+    c.JupyterHub.template_vars = {"mlk_demo_mode": True, "mlk_refused_groups": refused}
+    login_info = LoginInfo(
+        mode=AUTH_MODE, url=PUBLIC_URL, shared_password=shared_account, refused_groups=refused
+    )
+else:
+    # OAuth/OIDC: the provider says who it is; MLK_OAUTH_GROUP_MAP says which of
+    # our groups that makes them, at every login (manage_groups).
+    if any(members.values()):
+        raise SystemExit(
+            f"MLK_AUTHENTICATOR={AUTH_MODE}: group membership comes from the provider through "
+            "MLK_OAUTH_GROUP_MAP; unset MLK_MODEL_USERS, MLK_MODEL_EXPERTS and MLK_MODEL_ADMINS"
+        )
+    try:
+        oauth_class, oauth_traits = oauth_authenticator(AUTH_MODE, os.environ, PUBLIC_URL)
+    except OAuthSettingsError as exc:
+        raise SystemExit(f"jupyterhub_config.py: {exc}") from None
+    c.JupyterHub.authenticator_class = oauth_class
+    section = c[oauth_class.rsplit(".", 1)[1]]
+    for trait, value in oauth_traits.items():
+        setattr(section, trait, value)
+    login_info = LoginInfo(mode=AUTH_MODE, url=PUBLIC_URL, provider=oauth_traits.get("login_service"))
+
+# Our login page (hub/templates/login.html) adds the demo banner in shared mode.
+c.JupyterHub.template_paths = [str(HERE / "hub" / "templates")]
+# Who logs in with what, for scripts/hub.sh start and `mlk status` (no secret in it).
+dataclasses.replace(login_info, accounts=accounts).write(HUB_DIR)
 
 # ---------------------------------------------------------------------------
 # Groups and what their servers' tokens may do
 # ---------------------------------------------------------------------------
 
-SERVICE_NAME = "models"
-SERVICE_ACCESS = f"access:services!service={SERVICE_NAME}"
-GROUPS = {
-    "model-users": "MLK_MODEL_USERS",  # browse and run models in Voila apps
-    "model-experts": "MLK_MODEL_EXPERTS",  # build, test and publish model images
-    "model-admins": "MLK_MODEL_ADMINS",  # evaluate models, ask for fine-tuning
-}
 # load_groups only adds: removing a member is done in the admin panel or API.
-c.JupyterHub.load_groups = {group: {"users": env_list(variable)} for group, variable in GROUPS.items()}
+# (In the OAuth modes the authenticator manages the groups, and JupyterHub
+# refuses load_groups alongside.)
+if not OAUTH:
+    c.JupyterHub.load_groups = {group: {"users": names} for group, names in members.items()}
 
-# What the model service lets each group do: JupyterHub custom scopes, checked by
-# the service on every request (mlrun_kernel/service/scopes.py has the route table).
-# A stronger scope includes the weaker ones (subscopes).
-SCOPE_READ, SCOPE_RUN = "custom:models:read", "custom:models:run"
-SCOPE_PUBLISH, SCOPE_ADMIN = "custom:models:publish", "custom:models:admin"
-c.JupyterHub.custom_scopes = {
-    SCOPE_READ: {
-        "description": "Browse models; see own, group-shared and public datasets, and own runs.",
-    },
-    SCOPE_RUN: {
-        "description": "Upload and share datasets; start, cancel, re-run and delete own runs.",
-        "subscopes": [SCOPE_READ],
-    },
-    SCOPE_PUBLISH: {
-        "description": "See models with broken labels and publish model images.",
-        "subscopes": [SCOPE_READ],
-    },
-    SCOPE_ADMIN: {
-        "description": "See and act on everyone's datasets and runs; read the audit log and metrics.",
-        "subscopes": [SCOPE_RUN, SCOPE_PUBLISH],
-    },
-}
-GROUP_SCOPES = {
-    "model-users": [SERVICE_ACCESS, SCOPE_READ, SCOPE_RUN],
-    "model-experts": [SERVICE_ACCESS, SCOPE_READ, SCOPE_RUN, SCOPE_PUBLISH],
-    "model-admins": [SERVICE_ACCESS, SCOPE_ADMIN],
-}
+# What the model service lets each group do: JupyterHub custom scopes, declared
+# once in mlrun_kernel/service/scopes.py (which also has the route table) and
+# checked by the service on every request. A stronger scope includes the
+# weaker ones (subscopes).
+c.JupyterHub.custom_scopes = hub_custom_scopes()
 OPEN_ACCESS = env("MLK_OPEN_ACCESS", "1") == "1"
 c.JupyterHub.load_roles = [
     {
@@ -270,11 +364,11 @@ if admin_users:
         {
             "name": "model-service-admin",
             "description": "Hub admins administer the model service.",
-            "scopes": GROUP_SCOPES["model-admins"],
+            "scopes": GROUP_SCOPES[MODEL_ADMINS],
             "users": sorted(admin_users),
         }
     )
-# While logins are open to any name, everyone may use the service as a model user.
+# Every user who may log in may use the service as a model user (MLK_OPEN_ACCESS=0: only the groups).
 if OPEN_ACCESS:
     c.JupyterHub.extra_user_scopes = set(GROUP_SCOPES["model-users"])
 
@@ -338,7 +432,7 @@ SERVICE_BIND_URL = f"http://{HUB_CONNECT_IP}:{SERVICE_PORT}"
 REGISTRY_URL = env("MLK_REGISTRY_URL", "http://127.0.0.1:5000")
 # The service inherits the operator's MLK_* options (registry, data, database,
 # ...) but none of the hub's secrets.
-HUB_SECRETS = {"MLK_SHARED_PASSWORD", "MLK_ADMIN_PASSWORD"}
+HUB_SECRETS = {"MLK_SHARED_PASSWORD", "MLK_ADMIN_PASSWORD", "MLK_OAUTH_CLIENT_SECRET"}
 service_environment = {
     name: value for name, value in os.environ.items() if name.startswith("MLK_") and name not in HUB_SECRETS
 }

@@ -6,7 +6,9 @@
 #   scripts/hub.sh status
 #
 # Builds nothing: build the single-user image first (python scripts/build-singleuser.py)
-# and start a registry (scripts/registry.sh). Options are jupyterhub_config.py's MLK_* variables.
+# and start a registry (scripts/registry.sh). Options are jupyterhub_config.py's MLK_* variables;
+# MLK_AUTHENTICATOR picks how people log in (docs/authentication.md). `start` ends by printing
+# who logs in with what (the accounts and their kept passwords).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 data=${MLK_DATA_DIR:-$root/data}
@@ -52,14 +54,8 @@ start)
     sleep 0.5
   done
   echo "hub: running at $public/ (pid $(cat "$pidfile"), up in $(( $(date +%s) - started ))s, log $log)"
-  if [ -n "${MLK_SHARED_PASSWORD:-}" ]; then
-    echo "hub: log in with any user name and the password in MLK_SHARED_PASSWORD"
-  else
-    echo "hub: log in with any user name and the password: $(cat "$hubdir/shared-password")"
-  fi
-  if [ -f "$hubdir/admin-password" ] && [ -z "${MLK_ADMIN_PASSWORD:-}" ]; then
-    echo "hub: admins (${MLK_ADMIN_USERS:-admin}) log in with the password in $hubdir/admin-password"
-  fi
+  # Who logs in with what: jupyterhub_config.py wrote it to $hubdir/logins.json.
+  "$(dirname "$jupyterhub")/python" -m mlrun_kernel.hub "$hubdir" | sed 's/^/hub: /'
   ;;
 stop)
   if ! running; then

@@ -13,6 +13,9 @@
 #   MLK_BASE_IMAGE      base image the Dockerfiles name (python:3.11-slim-bookworm)
 #   MLK_DATA_DIR        where logs and state go (./data)
 #   MLK_SKIP_APT=1      never call apt-get (report what is missing instead)
+#
+# `scripts/setup.sh --packages` prints the Debian packages it would want here
+# (nodejs and npm only when no npm is on PATH) and changes nothing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -25,6 +28,13 @@ say() { printf '%-22s %s\n' "$1:" "$2"; }
 
 # --- Debian packages -------------------------------------------------------
 packages=(docker.io docker-registry debootstrap postgresql chromium curl git iproute2 openssl)
+# Node.js runs configurable-http-proxy: Debian's, unless an npm is already on PATH.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+# `scripts/setup.sh --packages`: print the Debian packages this machine needs, change nothing.
+if [ "${1:-}" = --packages ]; then
+  printf '%s\n' "${packages[@]}"
+  exit 0
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -63,7 +73,7 @@ elif command -v npm >/dev/null; then
   npm install --silent --no-audit --no-fund --prefix .tools configurable-http-proxy@5 > "$data/npm.log" 2>&1 \
     || { tail -n 30 "$data/npm.log" >&2; exit 1; }
 else
-  say proxy "npm is missing: install Node.js 20 to run the hub"
+  say proxy "npm is missing: install Debian's nodejs and npm (run this as root), or Node.js 20"
 fi
 
 # --- Docker engine -----------------------------------------------------------

@@ -59,14 +59,11 @@ def run(args: argparse.Namespace) -> int:
     width = max(map(len, lines))
     for key, value in lines.items():
         print(f"{key.ljust(width)}  {value}")
-    password_hint = (
-        "the password in MLK_SHARED_PASSWORD"
-        if options.shared_password
-        else (f"the password in {cfg.data_dir}/hub/shared-password")
-    )
-    print(f"\nLog in at {hub_url}/hub/login with any user name and {password_hint}.")
-    admin_file = cfg.data_dir / "hub" / "admin-password"
-    if admin_file.exists() and not options.admin_password:
-        admins = options.admin_users
-        print(f"Admins ({admins}) use the password in {admin_file}; the admin panel is {hub_url}/hub/admin.")
+    # Who logs in with what: what the hub's config wrote at its last start.
+    from mlrun_kernel.hub.accounts import LoginInfo, login_lines  # the hub's side: imported when used
+
+    info = LoginInfo.read(cfg.data_dir / "hub")
+    print()
+    for line in login_lines(info) if info else [f"Log in at {hub_url}/hub/login once the hub runs."]:
+        print(line)
     return 0
