@@ -10,7 +10,7 @@ import httpx
 
 from mlrun_kernel.catalog import list_models
 from mlrun_kernel.cli.models import synced_store
-from mlrun_kernel.config import client_settings, settings
+from mlrun_kernel.config import settings
 
 
 def add_parser(sub: Any) -> None:
@@ -27,7 +27,6 @@ def _check(name: str, probe: Any) -> str:
 
 def run(args: argparse.Namespace) -> int:
     cfg = settings()
-    options = client_settings()
     hub_url = (cfg.public_url or "http://127.0.0.1:8000").rstrip("/")
     lines = {
         "docker engine": _check("docker", lambda: "up, server " + docker.from_env().version()["Version"]),
