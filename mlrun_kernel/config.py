@@ -149,6 +149,7 @@ def _default_ca_bundle() -> Path | None:
             return Path(candidate)
     return None
 
+
 # The project's registry (scripts/registry.sh): anonymous pulls on one address, pushes on another.
 DEFAULT_REGISTRY_URL = "http://127.0.0.1:5000"
 DEFAULT_REGISTRY_PUSH_URL = "http://127.0.0.1:5001"
