@@ -23,7 +23,8 @@ MiB = 1024 * 1024
 
 
 class RunSettings(MlkSettings):
-    """Run options; each reads ``MLK_<NAME>`` (e.g. ``MLK_RUN_BACKEND=swarm``)."""
+    """How runs are executed and capped: backend, queue, resource ceilings, logs, outputs,
+    retries, liveness; each reads ``MLK_<NAME>`` (e.g. ``MLK_RUN_BACKEND=swarm``)."""
 
     section: ClassVar[str] = "Runs"
 
@@ -39,8 +40,8 @@ class RunSettings(MlkSettings):
     )
     executor_name: str = Field(
         default_factory=socket.gethostname,
-        description="Name of this executor; a restarted executor with the same name "
-        "adopts its predecessor's runs at once.",
+        description="Name of this executor (default: the host name); a restarted executor "
+        "with the same name adopts its predecessor's runs at once.",
     )
     max_concurrent_runs: int = Field(default=2, ge=1, description="Runs active at once.")
     max_runs_per_user: int = Field(default=2, ge=1, description="Runs active at once per owner.")
