@@ -52,6 +52,12 @@ class RunSettings(MlkSettings):
     allow_network: bool = Field(
         default=False, description="Whether models whose manifest asks for network get it."
     )
+    run_network_blocked: list[str] = Field(
+        default=["169.254.0.0/16"],
+        description="Address ranges (JSON list of CIDRs) a network-enabled run may not reach, "
+        "besides the host itself and other containers, which it never reaches (e.g. the "
+        "registry's or the database's machines).",
+    )
     pids_limit: int = Field(default=512, ge=16, description="Processes a run may hold.")
     run_user: str = Field(default="65534:65534", description="uid:gid model containers run as.")
     log_max_bytes: int = Field(

@@ -112,5 +112,9 @@ def reconcile(executor: Executor, *, take_all_of: str | None = None) -> list[str
         if run_id in still_active:
             continue
         executor._remove_container(handle.id)
+    try:  # run networks and firewall rules a killed executor left behind
+        executor.backend.sweep(executor=executor.name, storage=str(executor.root), active=still_active)
+    except Exception as exc:  # noqa: BLE001 - best effort: the next reconcile tries again
+        log.warning("reconcile: cannot sweep run networks: %s", exc)
     executor._wake.set()
     return handled

@@ -138,6 +138,11 @@ class Backend(ABC):
     def list_runs(self, executor: str | None = None) -> list[Handle]:
         """Every container this platform made (label ``io.mlkernel.run-id``)."""
 
+    def sweep(self, *, executor: str, storage: str, active: set[str]) -> list[str]:
+        """Remove what runs of ``executor`` left besides containers (networks, firewall rules)
+        when their run is not in ``active``; returns those run ids. Called by reconcile."""
+        return []
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import struct
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 import docker
@@ -25,6 +25,7 @@ from docker.types import DeviceRequest
 from mlrun_kernel.runs.backends.base import (
     LABEL_EXECUTOR,
     LABEL_RUN,
+    LABEL_STORAGE,
     Backend,
     ContainerSpec,
     ExitStatus,
@@ -32,38 +33,13 @@ from mlrun_kernel.runs.backends.base import (
     LogLine,
     PullProgress,
 )
+from mlrun_kernel.runs.backends.engine import engine_call, log_frames, log_line, parse_engine_time
+from mlrun_kernel.runs.backends.firewall import NetworkIsolationError, RunFirewall, bridge_name
+from mlrun_kernel.runs.backends.hardening import CAP_DROP, SECURITY_OPT, TMP_PATH, Hardening, parse_size
 from mlrun_kernel.runs.errors import EngineUnavailable, ImagePullError, InfrastructureError
 
-T = TypeVar("T")
-
-
-def parse_engine_time(text: str | None) -> datetime | None:
-    """``2024-05-01T10:00:00.123456789Z`` (nanoseconds) -> an aware datetime; zero time -> None."""
-    if not text or text.startswith("0001-"):
-        return None
-    text = text.rstrip("Z")
-    if "." in text:
-        head, frac = text.split(".", 1)
-        offset = ""
-        for sign in ("+", "-"):
-            if sign in frac:
-                frac, offset = frac.split(sign, 1)
-                offset = sign + offset
-        text = f"{head}.{frac[:6].ljust(6, '0')}{offset}"
-    parsed = datetime.fromisoformat(text)
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def _engine_call(what: str, fn: Callable[[], T]) -> T:
-    """Run one engine call; a dead engine becomes ``EngineUnavailable``."""
-    try:
-        return fn()
-    except (requests.exceptions.ConnectionError, ConnectionError) as exc:
-        raise EngineUnavailable(f"the Docker engine does not answer ({what}): {exc}") from exc
-    except APIError as exc:
-        if exc.status_code is not None and exc.status_code >= 500 and not isinstance(exc, NotFound):
-            raise InfrastructureError(f"{what}: {exc.explanation or exc}") from exc
-        raise
+NETWORK_PREFIX = "mlk-run-"
+LABEL_NETWORK = "io.mlkernel.run-network"
 
 
 class LocalBackend(Backend):
@@ -78,6 +54,7 @@ class LocalBackend(Backend):
         base_url: str | None = None,
         read_only_rootfs: bool = True,
         tmp_size: str = "256m",
+        firewall: RunFirewall | None = None,
     ) -> None:
         if client is None:
             kwargs: dict[str, Any] = {"timeout": 120, "max_pool_size": 64}
@@ -86,13 +63,13 @@ class LocalBackend(Backend):
             )
         self.client = client
         self.api = client.api
-        self.read_only_rootfs = read_only_rootfs
-        self.tmp_size = tmp_size
+        self.hardening = Hardening(read_only_rootfs=read_only_rootfs, tmp_size_bytes=parse_size(tmp_size))
+        self.firewall = firewall or _default_firewall()
 
     # ---------------------------------------------------------------- engine
 
     def ping(self) -> None:
-        _engine_call("ping", self.api.ping)
+        engine_call("ping", self.api.ping)
 
     def engine_started_at(self) -> datetime | None:
         """The engine's socket is made anew at each start: its change time is the start time."""
@@ -111,7 +88,7 @@ class LocalBackend(Backend):
 
     def pull(self, image: str, on_progress: PullProgress | None = None) -> None:
         try:
-            _engine_call("inspecting the image", lambda: self.api.inspect_image(image))
+            engine_call("inspecting the image", lambda: self.api.inspect_image(image))
             return  # already here: a digest names exactly one image
         except ImageNotFound:
             pass
@@ -119,7 +96,7 @@ class LocalBackend(Backend):
             pass
         layers: dict[str, dict[str, Any]] = {}
         try:
-            events = _engine_call("pulling", lambda: self.api.pull(image, stream=True, decode=True))
+            events = engine_call("pulling", lambda: self.api.pull(image, stream=True, decode=True))
             for event in events:
                 if "error" in event:
                     detail = event.get("errorDetail", {}).get("message") or event["error"]
@@ -145,18 +122,20 @@ class LocalBackend(Backend):
     # ---------------------------------------------------------------- containers
 
     def create(self, spec: ContainerSpec) -> str:
+        network = self._run_network(spec) if spec.network else "none"
+        hardening = self.hardening
         host_config = self.api.create_host_config(
             binds={m.source: {"bind": m.target, "mode": "ro" if m.read_only else "rw"} for m in spec.mounts},
             mem_limit=spec.memory_bytes,
             memswap_limit=spec.memory_bytes,  # no swap: the limit is the limit
             nano_cpus=int(spec.cpus * 1e9),
             pids_limit=spec.pids_limit,
-            cap_drop=["ALL"],
-            security_opt=["no-new-privileges:true"],
-            network_mode="bridge" if spec.network else "none",
+            cap_drop=CAP_DROP,
+            security_opt=SECURITY_OPT,
+            network_mode=network,
             init=True,
-            read_only=self.read_only_rootfs,
-            tmpfs={"/tmp": f"rw,nosuid,nodev,size={self.tmp_size}"} if self.read_only_rootfs else None,
+            read_only=hardening.read_only_rootfs,
+            tmpfs={TMP_PATH: hardening.tmpfs_options()} if hardening.read_only_rootfs else None,
             device_requests=[DeviceRequest(count=spec.gpus, capabilities=[["gpu"]])] if spec.gpus else None,
             log_config={"type": "json-file", "config": {}},
         )
@@ -175,17 +154,102 @@ class LocalBackend(Backend):
             )
 
         try:
-            created = _engine_call("creating the container", create)
+            created = engine_call("creating the container", create)
         except APIError as exc:
             if exc.status_code == 409:  # a container of this name exists: ours, from before
                 return str(self.api.inspect_container(spec.name)["Id"])
             if isinstance(exc, ImageNotFound):
+                self._drop_run_network(network)
                 raise ImagePullError(f"image {spec.image} is not on the engine: {exc}") from exc
+            self._drop_run_network(network)
             raise
         return str(created["Id"])
 
+    # ---------------------------------------------------------------- run networks
+
+    def _run_network(self, spec: ContainerSpec) -> str:
+        """A bridge of the run's own, walled off from the host and every other container.
+
+        Created before the container, with its firewall rules in place before
+        the model can send a packet (see :mod:`.firewall`); removed with the
+        container.
+        """
+        if not self._engine_on_this_host():
+            raise NetworkIsolationError(
+                "cannot isolate the run's network: the Docker engine is not on this host, so the "
+                "executor cannot install its firewall rules. Run the executor on the engine's host, "
+                "or set MLK_ALLOW_NETWORK=false"
+            )
+        run_id = spec.labels.get(LABEL_RUN) or spec.name
+        name = f"{NETWORK_PREFIX}{run_id}"
+        bridge = bridge_name(run_id)
+        found = [n for n in engine_call("listing networks", lambda: self.api.networks(names=[name]))]
+        if not any(n["Name"] == name for n in found):
+            engine_call(
+                "creating the run's network",
+                lambda: self.api.create_network(
+                    name,
+                    driver="bridge",
+                    options={
+                        "com.docker.network.bridge.name": bridge,
+                        "com.docker.network.bridge.enable_icc": "false",
+                        "com.docker.network.bridge.enable_ip_masquerade": "true",
+                    },
+                    labels={**spec.labels, LABEL_NETWORK: run_id},
+                    check_duplicate=True,
+                ),
+            )
+        try:
+            self.firewall.isolate(run_id, bridge, default_bridge=self._default_bridge())
+        except Exception:
+            self._drop_run_network(name)
+            raise
+        return name
+
+    def _default_bridge(self) -> str:
+        with contextlib.suppress(Exception):
+            options = self.api.inspect_network("bridge").get("Options") or {}
+            return str(options.get("com.docker.network.bridge.name") or "docker0")
+        return "docker0"
+
+    def _engine_on_this_host(self) -> bool:
+        url = urlsplit(str(self.api.base_url))
+        return url.scheme in ("http+unix", "unix") or url.hostname in ("localhost", "127.0.0.1", "::1")
+
+    def _drop_run_network(self, name: str) -> None:
+        """Remove a run's network and its rules; no error when it is gone or was never made."""
+        if not name.startswith(NETWORK_PREFIX):
+            return
+        run_id = name.removeprefix(NETWORK_PREFIX)
+        for attempt in range(20):  # the container leaves the network a moment after its removal
+            try:
+                for net in self.api.networks(names=[name]):
+                    if net["Name"] == name:
+                        self.api.remove_network(net["Id"])
+                break
+            except NotFound:
+                break
+            except APIError:
+                if attempt == 19:
+                    return  # still in use: the next sweep removes it, and its rules with it
+                time.sleep(0.1 * (attempt + 1))
+        self.firewall.release(run_id)
+
+    def sweep(self, *, executor: str, storage: str, active: set[str]) -> list[str]:
+        """Remove run networks of ``executor`` whose run is not ``active``, and dead rules."""
+        removed = []
+        filters = {"label": [LABEL_NETWORK, f"{LABEL_EXECUTOR}={executor}", f"{LABEL_STORAGE}={storage}"]}
+        with contextlib.suppress(APIError):
+            for net in engine_call("listing networks", lambda: self.api.networks(filters=filters)):
+                run_id = (net.get("Labels") or {}).get(LABEL_NETWORK)
+                if run_id and run_id not in active:
+                    self._drop_run_network(net["Name"])
+                    removed.append(run_id)
+        self.firewall.sweep()
+        return removed
+
     def start(self, handle: str) -> None:
-        _engine_call("starting the container", lambda: self.api.start(handle))
+        engine_call("starting the container", lambda: self.api.start(handle))
 
     def wait(self, handle: str, timeout: float) -> ExitStatus | None:
         try:
@@ -216,18 +280,18 @@ class LocalBackend(Backend):
         if since is not None:
             params["since"] = f"{since.timestamp():.6f}"
         url = self.api._url("/containers/{0}/logs", handle)
-        response = _engine_call("reading logs", lambda: self.api._get(url, params=params, stream=True))
+        response = engine_call("reading logs", lambda: self.api._get(url, params=params, stream=True))
         try:
             self.api._raise_for_status(response)
         except NotFound:
             return
         buffers = {"stdout": b"", "stderr": b""}
         try:
-            for stream, data in _frames(self.api, response):
+            for stream, data in log_frames(self.api, response):
                 buffers[stream] += data
                 *complete, buffers[stream] = buffers[stream].split(b"\n")
                 for raw in complete:
-                    yield _log_line(stream, raw)
+                    yield log_line(stream, raw)
         except (requests.exceptions.ConnectionError, ConnectionError, OSError) as exc:
             raise EngineUnavailable(f"the log stream broke: {exc}") from exc
         finally:
@@ -235,11 +299,11 @@ class LocalBackend(Backend):
                 response.close()
         for stream, rest in buffers.items():
             if rest:
-                yield _log_line(stream, rest)
+                yield log_line(stream, rest)
 
     def stop(self, handle: str, grace: float) -> None:
         try:
-            _engine_call("stopping", lambda: self.api.stop(handle, timeout=int(grace)))
+            engine_call("stopping", lambda: self.api.stop(handle, timeout=int(grace)))
         except NotFound:
             pass
         except APIError as exc:
@@ -247,24 +311,30 @@ class LocalBackend(Backend):
                 raise
 
     def remove(self, handle: str) -> None:
+        network = None
+        with contextlib.suppress(NotFound):
+            info = engine_call("inspecting", lambda: self.api.inspect_container(handle))
+            network = (info.get("HostConfig") or {}).get("NetworkMode")
         try:
-            _engine_call("removing", lambda: self.api.remove_container(handle, force=True, v=True))
+            engine_call("removing", lambda: self.api.remove_container(handle, force=True, v=True))
         except NotFound:
             pass
         except APIError as exc:
             if exc.status_code != 409:  # 409: removal already in progress
                 raise
+        if network:
+            self._drop_run_network(network)
 
     def inspect(self, handle: str) -> Handle:
         try:
-            info = _engine_call("inspecting", lambda: self.api.inspect_container(handle))
+            info = engine_call("inspecting", lambda: self.api.inspect_container(handle))
         except NotFound:
             return Handle(id=handle, run_id=None, status="missing")
         return _handle(info["Id"], info["State"], info["Config"].get("Labels") or {})
 
     def list_runs(self, executor: str | None = None) -> list[Handle]:
         filters = {"label": [LABEL_RUN] + ([f"{LABEL_EXECUTOR}={executor}"] if executor else [])}
-        found = _engine_call("listing containers", lambda: self.api.containers(all=True, filters=filters))
+        found = engine_call("listing containers", lambda: self.api.containers(all=True, filters=filters))
         handles = []
         for item in found:
             handle = self.inspect(item["Id"])
@@ -301,27 +371,7 @@ def _handle(handle: str, state: dict[str, Any], labels: dict[str, str]) -> Handl
     )
 
 
-def _frames(api: Any, response: Any) -> Iterator[tuple[str, bytes]]:
-    """The engine's multiplexed log stream as ``(stream, bytes)``; never times out on silence."""
-    api._disable_socket_timeout(api._get_raw_response_socket(response))
-    while True:
-        header = response.raw.read(8)
-        if not header or len(header) < 8:
-            return
-        kind, length = struct.unpack(">BxxxL", header)
-        data = response.raw.read(length) if length else b""
-        if not data and length:
-            return
-        yield ("stderr" if kind == 2 else "stdout"), data
+def _default_firewall() -> RunFirewall:
+    from mlrun_kernel.runs.limits import run_settings
 
-
-def _log_line(stream: str, raw: bytes) -> LogLine:
-    text = raw.decode("utf-8", errors="replace")
-    stamp, sep, rest = text.partition(" ")
-    at = None
-    if sep:
-        with contextlib.suppress(ValueError):
-            at = parse_engine_time(stamp)
-    if at is None:
-        at, rest = datetime.now(UTC), text
-    return LogLine(at=at, stream=stream, text=rest.rstrip("\r"))  # type: ignore[arg-type]
+    return RunFirewall(blocked=run_settings().run_network_blocked)

@@ -11,11 +11,15 @@ Job backend would fill):
 - ``logs`` polls the service log (a job's log stream never ends by itself);
 - ``stop`` and ``remove`` remove the service (and so its task containers).
 
-Hardening through the swarm API (1.41): non-root user, every capability
-dropped, pids/memory/CPU limits, an init process, a read-only root file
-system, no network unless allowed (then the ``network`` overlay). Swarm on
-Docker 20.10 has no no-new-privileges option per service: set
-``"no-new-privileges": true`` in each node's daemon.json.
+Hardening through the swarm API (1.41), from :mod:`.hardening` like the
+local backend's: non-root user, every capability dropped, pids/memory/CPU
+limits, an init process, a read-only root file system with a tmpfs ``/tmp``
+(size-limited; the swarm API sets no ``nosuid``/``nodev`` on it), and a
+network of the run's own with no route out. What differs: Swarm before API
+1.46 has no no-new-privileges option per service (set
+``"no-new-privileges": true`` in each node's daemon.json), and runs whose
+manifest asks for network are refused (a task's way out, the node's
+``docker_gwbridge``, reaches the host; see docs/runs.md).
 
 Bind mounts need the run storage at the same path on every node (shared
 storage), or a one-node swarm.
@@ -54,7 +58,10 @@ from mlrun_kernel.runs.backends.base import (
     LogLine,
     PullProgress,
 )
-from mlrun_kernel.runs.backends.local import LocalBackend, _engine_call, _frames, _log_line
+from mlrun_kernel.runs.backends.engine import engine_call, log_frames, log_line
+from mlrun_kernel.runs.backends.firewall import NetworkIsolationError
+from mlrun_kernel.runs.backends.hardening import CAP_DROP, TMP_PATH, Hardening
+from mlrun_kernel.runs.backends.local import LocalBackend
 from mlrun_kernel.runs.errors import EngineUnavailable, InfrastructureError
 
 _DONE = {"complete", "failed", "rejected", "shutdown", "orphaned", "remove"}
@@ -71,16 +78,16 @@ class SwarmBackend(Backend):
         client: docker.DockerClient | None = None,
         *,
         base_url: str | None = None,
-        network: str = "mlk-runs",
+        hardening: Hardening | None = None,
     ) -> None:
         self.local = LocalBackend(client, base_url=base_url)
         self.client = self.local.client
         self.api = self.local.api
-        self.network = network
+        self.hardening = hardening or Hardening()
 
     def ping(self) -> None:
         self.local.ping()
-        info = _engine_call("reading swarm state", self.api.info)
+        info = engine_call("reading swarm state", self.api.info)
         if info.get("Swarm", {}).get("LocalNodeState") != "active":
             raise InfrastructureError(
                 "this engine is not in a swarm (run `docker swarm init`, or MLK_RUN_BACKEND=local)"
@@ -93,16 +100,6 @@ class SwarmBackend(Backend):
         """Nodes pull when their task starts; pulling here on the manager checks the image early."""
         self.local.pull(image, on_progress)
 
-    def _network_id(self) -> str:
-        found = self.api.networks(names=[self.network])
-        for net in found:
-            if net["Name"] == self.network:
-                return str(net["Id"])
-        created = self.api.create_network(
-            self.network, driver="overlay", attachable=True, labels={LABEL_RUN: "network"}
-        )
-        return str(created["Id"])
-
     def _isolated(self, spec: ContainerSpec) -> str:
         """A network of the run's own, internal: no route out, nobody else on it.
 
@@ -112,7 +109,7 @@ class SwarmBackend(Backend):
         found = [n for n in self.api.networks(names=[spec.name]) if n["Name"] == spec.name]
         if found:
             return str(found[0]["Id"])
-        created = _engine_call(
+        created = engine_call(
             "creating the run's isolated network",
             lambda: self.api.create_network(
                 spec.name, driver="overlay", internal=True, labels=dict(spec.labels)
@@ -121,6 +118,21 @@ class SwarmBackend(Backend):
         return str(created["Id"])
 
     def create(self, spec: ContainerSpec) -> str:
+        if spec.network:
+            raise NetworkIsolationError(
+                "network runs are refused on Swarm: a task reaches the outside through the node's "
+                "docker_gwbridge, from which the host (hub API, model service, registry) answers, "
+                "and the executor cannot wall it off per task. Run network models on the local "
+                "backend (MLK_RUN_BACKEND=local), or set MLK_ALLOW_NETWORK=false"
+            )
+        hardening = self.hardening
+        mounts = [SwarmMount(m.target, m.source, type="bind", read_only=m.read_only) for m in spec.mounts]
+        if hardening.read_only_rootfs:
+            mounts.append(
+                SwarmMount(
+                    TMP_PATH, None, type="tmpfs", tmpfs_size=hardening.tmp_size_bytes, tmpfs_mode=0o1777
+                )
+            )
         container = SwarmContainerSpec(
             spec.image,
             command=spec.command,
@@ -128,10 +140,10 @@ class SwarmBackend(Backend):
             user=spec.user,
             labels=spec.labels,
             workdir=spec.workdir,
-            mounts=[SwarmMount(m.target, m.source, type="bind", read_only=m.read_only) for m in spec.mounts],
+            mounts=mounts,
             init=True,
-            read_only=True,
-            cap_drop=["ALL"],
+            read_only=hardening.read_only_rootfs,
+            cap_drop=CAP_DROP,
         )
         resources = Resources(
             cpu_limit=int(spec.cpus * 1e9),
@@ -143,10 +155,10 @@ class SwarmBackend(Backend):
             container_spec=container,
             resources=resources,
             restart_policy=RestartPolicy(condition="none"),
-            networks=[self._network_id() if spec.network else self._isolated(spec)],
+            networks=[self._isolated(spec)],
         )
         try:
-            created = _engine_call(
+            created = engine_call(
                 "creating the service",
                 lambda: self.api.create_service(
                     template,
@@ -165,7 +177,7 @@ class SwarmBackend(Backend):
         """A job service runs as soon as it exists."""
 
     def _task(self, handle: str) -> dict[str, Any] | None:
-        tasks = _engine_call("listing tasks", lambda: self.api.tasks(filters={"service": handle}))
+        tasks = engine_call("listing tasks", lambda: self.api.tasks(filters={"service": handle}))
         if not tasks:
             return None
         return max(tasks, key=lambda t: t.get("CreatedAt", ""))
@@ -205,7 +217,7 @@ class SwarmBackend(Backend):
         if since is not None:
             params["since"] = f"{since:.6f}"
         url = self.api._url("/services/{0}/logs", handle)
-        response = _engine_call("reading logs", lambda: self.api._get(url, params=params, stream=True))
+        response = engine_call("reading logs", lambda: self.api._get(url, params=params, stream=True))
         try:
             self.api._raise_for_status(response)
         except NotFound:
@@ -213,14 +225,14 @@ class SwarmBackend(Backend):
         lines: list[LogLine] = []
         buffers = {"stdout": b"", "stderr": b""}
         try:
-            for stream, data in _frames(self.api, response):
+            for stream, data in log_frames(self.api, response):
                 buffers[stream] += data
                 *complete, buffers[stream] = buffers[stream].split(b"\n")
-                lines.extend(_log_line(stream, raw) for raw in complete)
+                lines.extend(log_line(stream, raw) for raw in complete)
         finally:
             with contextlib.suppress(Exception):
                 response.close()
-        lines.extend(_log_line(s, rest) for s, rest in buffers.items() if rest)
+        lines.extend(log_line(s, rest) for s, rest in buffers.items() if rest)
         return lines
 
     def logs(self, handle: str, *, since: datetime | None = None) -> Iterator[LogLine]:
@@ -263,7 +275,7 @@ class SwarmBackend(Backend):
         name = None
         with contextlib.suppress(NotFound):
             name = self.api.inspect_service(handle)["Spec"]["Name"]
-            _engine_call("removing the service", lambda: self.api.remove_service(handle))
+            engine_call("removing the service", lambda: self.api.remove_service(handle))
         if name is None:
             return
         deadline = time.monotonic() + 20
@@ -280,7 +292,7 @@ class SwarmBackend(Backend):
 
     def inspect(self, handle: str) -> Handle:
         try:
-            service = _engine_call("inspecting", lambda: self.api.inspect_service(handle))
+            service = engine_call("inspecting", lambda: self.api.inspect_service(handle))
         except NotFound:
             return Handle(id=handle, run_id=None, status="missing")
         return self._handle(service)
@@ -296,7 +308,7 @@ class SwarmBackend(Backend):
 
     def list_runs(self, executor: str | None = None) -> list[Handle]:
         filters = {"label": [LABEL_RUN] + ([f"{LABEL_EXECUTOR}={executor}"] if executor else [])}
-        services = _engine_call("listing services", lambda: self.api.services(filters=filters))
+        services = engine_call("listing services", lambda: self.api.services(filters=filters))
         return [
             self._handle(s)
             for s in services
