@@ -53,3 +53,12 @@ class ImagePullError(InfrastructureError):
 
 class EngineUnavailable(InfrastructureError):
     """The container engine does not answer (stopped, restarting, unreachable)."""
+
+
+class RunUserError(RunError):
+    """The operator's run user (``MLK_RUN_USER``) is root or not a numeric ``uid:gid``.
+
+    Raised when an executor is made, before any model runs.
+    """
+
+    status = 500

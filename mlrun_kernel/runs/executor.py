@@ -80,6 +80,7 @@ from mlrun_kernel.runs.outputs import OutputReport, collect_outputs, outputs_siz
 from mlrun_kernel.runs.record import RunInfo, RunPage
 from mlrun_kernel.runs.record import run_info as _info
 from mlrun_kernel.runs.reuse import find_reusable, reuse_key
+from mlrun_kernel.runs.run_user import parse_run_user
 from mlrun_kernel.runs.states import ACTIVE, TERMINAL, RunState, can_move
 from mlrun_kernel.spec import ManifestError, ParameterError, parse_manifest, validate_parameters
 from mlrun_kernel.store import Store
@@ -90,7 +91,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 EXIT_REJECTED = 64
-RUN_UID = 65534
 
 
 # --------------------------------------------------------------------------- values
@@ -179,6 +179,8 @@ class Executor:
 
         self.store = store
         self.settings = settings or run_settings()
+        self.run_user = parse_run_user(self.settings.run_user)
+        """Who model containers run as, and who owns their outputs folder; never root."""
         if backend is None:
             from mlrun_kernel.runs.backends import make_backend
 
@@ -854,7 +856,7 @@ class Executor:
         outputs.mkdir(parents=True)
         run_dir.chmod(0o755)
         try:
-            os.chown(outputs, RUN_UID, RUN_UID)
+            os.chown(outputs, self.run_user.uid, self.run_user.gid)  # the model's, not a fixed uid
             outputs.chmod(0o755)
         except PermissionError:
             outputs.chmod(0o777)
@@ -889,7 +891,7 @@ class Executor:
                 LABEL_STORAGE: str(self.root),
             },
             mounts=mounts,
-            user=self.settings.run_user,
+            user=self.run_user.spec,
             memory_bytes=int(res["memory_bytes"]),
             cpus=float(res["cpus"]),
             pids_limit=int(res["pids_limit"]),
@@ -1034,9 +1036,14 @@ class Executor:
             _Worker(run_id=run.id),
             lambda: collect_outputs(Path(run.storage) / "outputs", max_bytes=self.settings.outputs_max_bytes),
         )
-        state, reason = self._verdict(run, outcome, status, report, worker)
-        warnings = list(run.warnings or []) + report.warnings
-        for warning in report.warnings:
+        limited = self._hit_process_limit(worker, run, outcome, status)
+        state, reason = self._verdict(run, outcome, status, report, worker, limited=limited)
+        notes = list(report.warnings)
+        if limited and state == RunState.SUCCEEDED:
+            pids = int(run.resources["pids_limit"])
+            notes.append(f"the model reached its process limit (pids {pids}); some of its forks were refused")
+        warnings = list(run.warnings or []) + notes
+        for warning in notes:
             recorder.system(f"warning: {warning}")
         self._end(
             worker,
@@ -1060,13 +1067,17 @@ class Executor:
         status: ExitStatus | None,
         report: OutputReport,
         worker: _Worker,
+        *,
+        limited: bool = False,
     ) -> tuple[RunState, str | None]:
+        """The end state and its reason; ``limited``: the pids limit refused the model a fork."""
         failure = f": {report.failure_text}" if report.failure_text else ""
+        pids = f"process limit reached (pids {int(run.resources['pids_limit'])})"
         if outcome == _Outcome.CANCELLED:
             return RunState.CANCELLED, worker.cancel_reason
         if outcome == _Outcome.TIMED_OUT:
             limit = format_duration(run.resources["timeout_seconds"])
-            return RunState.TIMED_OUT, f"timed out after {limit}"
+            return RunState.TIMED_OUT, f"timed out after {limit}" + (f"; {pids}" if limited else "")
         if outcome == _Outcome.OVER_CAP or (report.over_cap and status and status.exit_code == 0):
             return RunState.FAILED, (
                 f"outputs over the cap of {format_bytes(self.settings.outputs_max_bytes)}"
@@ -1080,12 +1091,32 @@ class Executor:
             return RunState.FAILED, "engine restarted"
         if status.exit_code == 0:
             return RunState.SUCCEEDED, None
+        cause = f"{pids}: " if limited else ""
         if status.exit_code == EXIT_REJECTED:
             text = report.failure_text or "no reason given (the model wrote no _failure.txt)"
-            return RunState.FAILED, f"model rejected its input (exit 64): {text}"
+            return RunState.FAILED, f"{cause}model rejected its input (exit 64): {text}"
         if status.exit_code == 137 and not failure:
-            return RunState.FAILED, "exit code 137 (killed)"
-        return RunState.FAILED, f"exit code {status.exit_code}{failure}"
+            return RunState.FAILED, f"{cause}exit code 137 (killed)"
+        return RunState.FAILED, f"{cause}exit code {status.exit_code}{failure}"
+
+    def _hit_process_limit(
+        self, worker: _Worker, run: Run, outcome: str, status: ExitStatus | None
+    ) -> bool:
+        """Whether the pids limit refused the model a fork: asked of the backend after exit.
+
+        Only where it can change the verdict: not for cancels, outputs over the
+        cap, a lost engine or the out-of-memory killer, which say why already.
+        """
+        if outcome not in (_Outcome.EXITED, _Outcome.TIMED_OUT) or status is None or status.oom_killed:
+            return False
+        handle = worker.handle or run.container
+        if not handle:
+            return False
+        try:
+            return bool(self.backend.hit_process_limit(handle))
+        except Exception:  # noqa: BLE001 - a detail of the reason; never fails the run
+            log.warning("could not tell whether run %s hit its pids limit", run.id, exc_info=True)
+            return False
 
     def _retry_or_fail(self, worker: _Worker, exc: Exception, recorder: LogRecorder) -> None:
         """Infrastructure failures before the model ran go back to the queue, with backoff."""

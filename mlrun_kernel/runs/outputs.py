@@ -2,9 +2,11 @@
 
 The outputs folder is a bind mount of the run's storage, so collecting is
 checking in place: nothing is read into memory, nothing is copied. Walking
-never follows a link; symbolic links, hard links, devices, fifos and sockets
-are refused (removed, reported), and files past the size cap are refused
-too. Then the contract's three small files are read, each with a size limit:
+is a loop over directory descriptors (no recursion, no long paths) and never
+follows a link; symbolic links, hard links, devices, fifos and sockets are
+refused (removed, reported), and so are files past the size cap and folders
+nested deeper than ``MAX_DEPTH`` (or paths longer than ``MAX_PATH``). Then
+the contract's three small files are read, each with a size limit:
 ``_metrics.json`` (numbers), ``_result.json`` (any JSON), ``_failure.txt``.
 A file that is not what it should be gives a warning on the run, never a crash.
 """
@@ -16,6 +18,7 @@ import json
 import math
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,10 @@ RESULT_FILE = "_result.json"
 FAILURE_FILE = "_failure.txt"
 MAX_SMALL_FILE = 1024 * 1024
 MAX_FAILURE_TEXT = 4000
+MAX_DEPTH = 64
+"""Folders nested deeper are refused (removed with what they hold)."""
+MAX_PATH = 1024
+"""Longest relative path kept: every kept file stays openable by path (PATH_MAX) when served."""
 
 
 @dataclass
@@ -45,37 +52,25 @@ class OutputReport:
 
 
 def outputs_size(folder: Path) -> int:
-    """Bytes under ``folder`` (links not followed), for the live cap check."""
+    """Bytes under ``folder`` (links not followed, at any depth), for the live cap check."""
     total = 0
-    stack = [str(folder)]
-    while stack:
-        try:
-            entries = list(os.scandir(stack.pop()))
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                info = entry.stat(follow_symlinks=False)
-            except OSError:
-                continue
-            if stat.S_ISDIR(info.st_mode):
-                stack.append(entry.path)
-            else:
-                total += info.st_size
+    for _, _, info in _Tree(folder).files():
+        total += info.st_size
     return total
 
 
 def collect_outputs(folder: Path, *, max_bytes: int) -> OutputReport:
-    """Check ``folder`` in place; refuse links, special files and everything past ``max_bytes``."""
+    """Check ``folder`` in place; refuse links, special files, deep folders and all past ``max_bytes``."""
     report = OutputReport()
     if not folder.is_dir():
         return report
-    _walk(folder, "", report, max_bytes)
+    _collect(folder, report, max_bytes)
     if report.over_cap:
         report.warnings.append(
             f"outputs over the cap of {format_bytes(max_bytes)}: the model wrote "
             f"{format_bytes(report.written_bytes)}; {format_bytes(report.total_bytes)} kept"
         )
+    report.files.sort(key=lambda f: f["path"])
     names = {f["path"] for f in report.files}
     if METRICS_FILE in names:
         report.metrics = _read_metrics(folder / METRICS_FILE, report.warnings)
@@ -86,27 +81,140 @@ def collect_outputs(folder: Path, *, max_bytes: int) -> OutputReport:
     return report
 
 
-def _walk(folder: Path, prefix: str, report: OutputReport, max_bytes: int) -> None:
-    try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError as exc:
-        report.warnings.append(f"outputs/{prefix}: cannot be read ({exc.strerror})")
-        return
-    for entry in entries:
-        rel = f"{prefix}{entry.name}"
+# ---------------------------------------------------------------------------- walking
+#
+# A model may nest folders far deeper than PATH_MAX, or than Python's recursion
+# limit. So every walk here is a loop, and works on directory descriptors: it
+# holds one open directory at a time, opens a child by name with O_NOFOLLOW
+# (a link is never entered) and climbs back through "..", so neither the depth
+# nor the length of a path can break it.
+
+_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+_CHILD = _DIR | os.O_NOFOLLOW
+
+
+class _Tree:
+    """An iterative, descriptor-based walk of a folder the model wrote."""
+
+    def __init__(self, folder: Path, *, max_depth: int | None = None) -> None:
+        self.folder = folder
+        self.max_depth = max_depth
+        self.unreadable: list[tuple[str, str]] = []
+        """``(relative folder, reason)`` for folders that could not be listed."""
+
+    def entries(self) -> Iterator[tuple[int, str, str, os.stat_result]]:
+        """``(dir fd, name, relative path, lstat)`` of every entry, depth first, names sorted.
+
+        A folder is yielded before what it holds, and entered only if it is still
+        there when the caller takes the next entry (the caller may remove it).
+        """
         try:
-            info = entry.stat(follow_symlinks=False)
-        except OSError:
-            continue
+            cur = os.open(self.folder, _CHILD)
+        except OSError as exc:
+            self.unreadable.append(("", exc.strerror or str(exc)))
+            return
+        parts: list[str] = []
+        levels = [self._listing(cur, "")]
+        try:
+            while levels:
+                if not levels[-1]:
+                    levels.pop()
+                    if parts:
+                        up = os.open("..", _DIR, dir_fd=cur)
+                        os.close(cur)
+                        cur = up
+                        parts.pop()
+                    continue
+                name = levels[-1].pop()
+                rel = "/".join([*parts, name])
+                try:
+                    info = os.stat(name, dir_fd=cur, follow_symlinks=False)
+                except OSError:
+                    continue  # gone meanwhile
+                yield cur, name, rel, info
+                if not stat.S_ISDIR(info.st_mode):
+                    continue
+                if self.max_depth is not None and len(parts) + 1 > self.max_depth:
+                    continue  # the caller refuses it
+                try:
+                    child = os.open(name, _CHILD, dir_fd=cur)
+                except OSError:
+                    continue  # removed by the caller, or replaced by a link
+                os.close(cur)
+                cur = child
+                parts.append(name)
+                levels.append(self._listing(cur, rel))
+        finally:
+            os.close(cur)
+
+    def files(self) -> Iterator[tuple[int, str, os.stat_result]]:
+        """``(dir fd, name, lstat)`` of everything that is not a folder."""
+        for fd, name, _, info in self.entries():
+            if not stat.S_ISDIR(info.st_mode):
+                yield fd, name, info
+
+    def _listing(self, fd: int, rel: str) -> list[str]:
+        try:
+            return sorted(os.listdir(fd), reverse=True)  # popped from the end: name order
+        except OSError as exc:
+            self.unreadable.append((rel, exc.strerror or str(exc)))
+            return []
+
+
+def remove_tree(parent_fd: int, name: str) -> bool:
+    """Remove the folder ``name`` in ``parent_fd`` and all it holds, however deep; False if stuck.
+
+    Iterative, one open directory at a time, never following a link (a link
+    inside is removed itself, its target untouched).
+    """
+    try:
+        cur = os.open(name, _CHILD, dir_fd=parent_fd)
+    except OSError:
+        return False
+    names = [name]
+    try:
+        while names:
+            child = None
+            with os.scandir(cur) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        child = entry.name
+                        break
+                    os.unlink(entry.name, dir_fd=cur)
+            if child is not None:
+                below = os.open(child, _CHILD, dir_fd=cur)
+                os.close(cur)
+                cur = below
+                names.append(child)
+                continue
+            up = os.open("..", _DIR, dir_fd=cur)
+            os.close(cur)
+            cur = up
+            os.rmdir(names.pop(), dir_fd=cur)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(cur)
+
+
+def _collect(folder: Path, report: OutputReport, max_bytes: int) -> None:
+    tree = _Tree(folder, max_depth=MAX_DEPTH)
+    deep: list[str] = []
+    stuck: list[str] = []
+    for fd, name, rel, info in tree.entries():
         mode = info.st_mode
         if stat.S_ISDIR(mode):
-            _walk(Path(entry.path), f"{rel}/", report, max_bytes)
+            if len(rel) > MAX_PATH or rel.count("/") + 1 > MAX_DEPTH:
+                (deep if remove_tree(fd, name) else stuck).append(rel)
             continue
         problem = None
-        if stat.S_ISLNK(mode):
+        if len(rel) > MAX_PATH:
+            problem = f"has a path over {MAX_PATH} characters; refused"
+        elif stat.S_ISLNK(mode):
             target = ""
             with contextlib.suppress(OSError):
-                target = f" to {os.readlink(entry.path)}"
+                target = f" to {os.readlink(name, dir_fd=fd)}"
             problem = f"is a symbolic link{target}; links are refused, never followed"
         elif not stat.S_ISREG(mode):
             problem = "is not a regular file (device, fifo or socket); refused"
@@ -116,21 +224,46 @@ def _walk(folder: Path, prefix: str, report: OutputReport, max_bytes: int) -> No
             report.written_bytes += info.st_size
             if report.total_bytes + info.st_size > max_bytes:
                 report.over_cap = True
-                problem = None
                 report.refused.append(rel)
-                _remove(entry.path)
+                _remove(fd, name)
                 continue
             report.total_bytes += info.st_size
             report.files.append({"path": rel, "size": info.st_size})
             continue
-        report.refused.append(rel)
-        report.warnings.append(f"outputs/{rel} {problem}")
-        _remove(entry.path)
+        report.refused.append(_short(rel))
+        report.warnings.append(f"outputs/{_short(rel)} {problem}")
+        _remove(fd, name)
+    for rel, reason in tree.unreadable:
+        report.warnings.append(f"outputs/{_short(rel)}: cannot be read ({reason})")
+    if deep:
+        report.refused.extend(_short(rel) for rel in deep)
+        report.warnings.append(
+            f"outputs/{_short(deep[0])}: folders nested deeper than {MAX_DEPTH} levels "
+            f"(or paths over {MAX_PATH} characters) are refused; "
+            + (
+                "1 folder removed with all it held"
+                if len(deep) == 1
+                else f"{len(deep)} folders removed with all they held"
+            )
+        )
+    if stuck:
+        report.warnings.append(
+            f"outputs/{_short(stuck[0])}: folders nested deeper than {MAX_DEPTH} levels are refused, "
+            f"but {_count(stuck, 'folder')} could not be removed"
+        )
 
 
-def _remove(path: str) -> None:
+def _short(rel: str, keep: int = 120) -> str:
+    return rel if len(rel) <= keep else f"{rel[: keep - 1]}…"
+
+
+def _count(items: list[str], noun: str) -> str:
+    return f"1 {noun}" if len(items) == 1 else f"{len(items)} {noun}s"
+
+
+def _remove(dir_fd: int, name: str) -> None:
     with contextlib.suppress(OSError):
-        os.unlink(path)  # unlink never follows a link: the link itself goes
+        os.unlink(name, dir_fd=dir_fd)  # unlink never follows a link: the link itself goes
 
 
 def _read_bounded(path: Path) -> bytes | None:

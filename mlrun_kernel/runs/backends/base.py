@@ -104,6 +104,10 @@ class Backend(ABC):
         """When the engine last started, if the backend can tell; detects engine restarts."""
         return None
 
+    def hit_process_limit(self, handle: str) -> bool | None:
+        """Whether the exited container was refused a fork by its pids limit (None: cannot tell)."""
+        return None
+
     @abstractmethod
     def pull(self, image: str, on_progress: PullProgress | None = None) -> None:
         """Make ``image`` (``host/repo@sha256:...``) available; ``ImagePullError`` if it cannot."""

@@ -37,6 +37,7 @@ from mlrun_kernel.runs.backends.engine import engine_call, log_frames, log_line,
 from mlrun_kernel.runs.backends.firewall import NetworkIsolationError, RunFirewall, bridge_name
 from mlrun_kernel.runs.backends.hardening import CAP_DROP, SECURITY_OPT, TMP_PATH, Hardening, parse_size
 from mlrun_kernel.runs.errors import EngineUnavailable, ImagePullError, InfrastructureError
+from mlrun_kernel.runs.process_limit import fork_rejected
 
 NETWORK_PREFIX = "mlk-run-"
 LABEL_NETWORK = "io.mlkernel.run-network"
@@ -84,6 +85,10 @@ class LocalBackend(Backend):
         except OSError:
             return None
 
+    def hit_process_limit(self, handle: str) -> bool | None:
+        """The kernel logs the first refused fork of each container's cgroup (see process_limit)."""
+        return fork_rejected(handle)
+
     # ---------------------------------------------------------------- images
 
     def pull(self, image: str, on_progress: PullProgress | None = None) -> None:
@@ -125,7 +130,8 @@ class LocalBackend(Backend):
         network = self._run_network(spec) if spec.network else "none"
         hardening = self.hardening
         host_config = self.api.create_host_config(
-            binds={m.source: {"bind": m.target, "mode": "ro" if m.read_only else "rw"} for m in spec.mounts},
+            # A list, not a dict keyed by host path: one blob given to two inputs is two mounts.
+            binds=[f"{m.source}:{m.target}:{'ro' if m.read_only else 'rw'}" for m in spec.mounts],
             mem_limit=spec.memory_bytes,
             memswap_limit=spec.memory_bytes,  # no swap: the limit is the limit
             nano_cpus=int(spec.cpus * 1e9),
