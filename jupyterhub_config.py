@@ -286,6 +286,7 @@ if AUTH_MODE == "native":
     c.NativeAuthenticator.seconds_before_next_try = int(env("MLK_LOGIN_LOCKOUT_SECONDS", "600"))
     # An approved account may log in (NativeAuthenticator checks the approval itself).
     c.Authenticator.allow_all = True
+    c.JupyterHub.template_vars = {"mlk_signup": c.NativeAuthenticator.enable_signup}
 elif AUTH_MODE == "shared":
     # DEMO ONLY: any name logs in with one password, so that password never
     # stands for more than read+run, and the login page says it is a demo.

@@ -33,6 +33,16 @@ class KeptAccountsNativeAuthenticator(NativeAuthenticator):
         account's groups.""",
     )
 
+    def get_handlers(self, app: Any) -> list[tuple[str, Any]]:
+        """NativeAuthenticator's pages without its ``/login``: JupyterHub's own login page serves.
+
+        NativeAuthenticator 1.3's login handler still times the login with the
+        ``statsd`` client JupyterHub 6 removed, and fails every POST with a 500.
+        JupyterHub's handler calls the same ``authenticate`` (approval, lock-out);
+        hub/templates/login.html adds the sign-up link.
+        """
+        return [(pattern, handler) for pattern, handler in super().get_handlers(app) if pattern != r"/login"]
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.make_kept_accounts()

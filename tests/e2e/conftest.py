@@ -6,7 +6,10 @@
   free ports, a temporary data dir and the session registry holding the example
   models (``published_examples`` from tests/conftest.py). Teardown stops it and
   removes whatever it left: containers by label, processes by their
-  ``MLK_DEPLOYMENT`` environment variable.
+  ``MLK_DEPLOYMENT`` environment variable. Its throwaway users log in with a
+  shared password, so it runs in the demo mode ``MLK_AUTHENTICATOR=shared``.
+- ``start_hub``: the same start and teardown for hubs that only log people in
+  (no image, no registry), in whatever mode the test asks for.
 - ``browser``: Debian's Chromium driven by Playwright.
 - ``HubSession``: a user logged in through the hub's form over plain HTTP, for
   tokens and REST calls.
@@ -15,6 +18,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import signal
 import socket
@@ -129,6 +133,7 @@ class Hub:
     prefix: str  # container names are <prefix>-<user>
     data_dir: Path
     password: str = PASSWORD
+    start_output: str = ""  # what `scripts/hub.sh start` printed
 
     @property
     def log(self) -> Path:
@@ -143,17 +148,9 @@ class Hub:
         return f"{self.prefix}-{user}"
 
 
-@pytest.fixture(scope="session")
-def hub(
-    tmp_path_factory: pytest.TempPathFactory,
-    docker_client: docker.DockerClient,
-    singleuser_image: str,
-    registry_url: str,
-    published_examples: dict[str, object],
-) -> Iterator[Hub]:
+def hub_env(data_dir: Path, deployment: str, **options: str) -> tuple[dict[str, str], str, str]:
+    """The environment of a test hub on free ports; also its public and service URLs."""
     bridge = _bridge_ip()
-    deployment = f"e2e-{uuid.uuid4().hex[:8]}"
-    data_dir = tmp_path_factory.mktemp("hub-data")
     public_port = _free_port("127.0.0.1")
     service_port = _free_port(bridge)
     env = {
@@ -163,19 +160,27 @@ def hub(
         "MLK_HUB_API_PORT": str(_free_port(bridge)),
         "MLK_PROXY_API_URL": f"http://127.0.0.1:{_free_port('127.0.0.1')}",
         "MLK_SERVICE_PORT": str(service_port),
-        "MLK_REGISTRY_URL": registry_url,
-        "MLK_SHARED_PASSWORD": PASSWORD,
-        "MLK_SINGLEUSER_IMAGE": singleuser_image,
         "MLK_SINGLEUSER_PREFIX": f"mlk-{deployment}",
         "MLK_DEPLOYMENT": deployment,
-        "MLK_MODEL_USERS": "ada",
+        **options,
     }
+    return env, f"http://127.0.0.1:{public_port}", f"http://{bridge}:{service_port}/services/models/"
+
+
+@contextlib.contextmanager
+def running_hub(
+    data_dir: Path, docker_client: docker.DockerClient, password: str = PASSWORD, **options: str
+) -> Iterator[Hub]:
+    """``scripts/hub.sh start`` with ``options`` (MLK_* variables); stopped and cleaned up after."""
+    deployment = f"e2e-{uuid.uuid4().hex[:8]}"
+    env, url, service_url = hub_env(data_dir, deployment, **options)
     hub = Hub(
-        url=f"http://127.0.0.1:{public_port}",
-        service_url=f"http://{bridge}:{service_port}/services/models/",
+        url=url,
+        service_url=service_url,
         deployment=deployment,
         prefix=f"mlk-{deployment}",
         data_dir=data_dir,
+        password=password,
     )
     started = time.monotonic()
     result = subprocess.run(
@@ -185,7 +190,7 @@ def hub(
         if result.returncode != 0:
             pytest.fail(f"scripts/hub.sh start failed:\n{result.stdout}\n{result.stderr}\n{hub.log_tail()}")
         _log(f"hub up at {hub.url} in {time.monotonic() - started:.1f}s ({deployment})")
-        yield hub
+        yield dataclasses.replace(hub, start_output=result.stdout)
     finally:
         subprocess.run([HUB_SH, "stop"], env=env, capture_output=True, timeout=180, check=False)
         leftovers = docker_client.containers.list(
@@ -200,19 +205,42 @@ def hub(
                 os.kill(pid, signal.SIGTERM)
 
 
+@pytest.fixture(scope="session")
+def hub(
+    tmp_path_factory: pytest.TempPathFactory,
+    docker_client: docker.DockerClient,
+    singleuser_image: str,
+    registry_url: str,
+    published_examples: dict[str, object],
+) -> Iterator[Hub]:
+    """The full hub; its throwaway users log in with the shared password (demo mode)."""
+    with running_hub(
+        tmp_path_factory.mktemp("hub-data"),
+        docker_client,
+        MLK_AUTHENTICATOR="shared",
+        MLK_SHARED_PASSWORD=PASSWORD,
+        MLK_REGISTRY_URL=registry_url,
+        MLK_SINGLEUSER_IMAGE=singleuser_image,
+        MLK_MODEL_USERS="ada",
+    ) as started:
+        yield started
+
+
+def try_login(http: httpx.Client, user: str, password: str) -> httpx.Response:
+    """Post the hub's login form (with its xsrf token): 302 when the hub let the user in."""
+    http.get("/hub/login").raise_for_status()
+    xsrf = http.cookies.get("_xsrf", path="/hub/") or ""
+    return http.post("/hub/login", data={"username": user, "password": password, "_xsrf": xsrf})
+
+
 class HubSession:
     """A user logged in through the hub's login form (cookies + xsrf), over plain HTTP."""
 
-    def __init__(self, hub: Hub, user: str) -> None:
+    def __init__(self, hub: Hub, user: str, password: str | None = None) -> None:
         self.hub = hub
         self.user = user
         self.http = httpx.Client(base_url=hub.url, timeout=30.0)
-        self.http.get("/hub/login").raise_for_status()
-        self.xsrf = self.http.cookies.get("_xsrf", path="/hub/") or ""
-        response = self.http.post(
-            "/hub/login",
-            data={"username": user, "password": hub.password, "_xsrf": self.xsrf},
-        )
+        response = try_login(self.http, user, hub.password if password is None else password)
         assert response.status_code == 302, f"login as {user} failed: {response.status_code}"
         # The hub binds xsrf tokens to the login session: take the one it sets now.
         self.http.get("/hub/token").raise_for_status()
