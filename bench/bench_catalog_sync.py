@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,9 +31,9 @@ sys.path.insert(0, str(ROOT))
 
 from mlrun_kernel.catalog import list_models, sync_catalog  # noqa: E402
 from mlrun_kernel.registry import RegistryClient  # noqa: E402
-from mlrun_kernel.registry.seed import RegistrySeeder  # noqa: E402
 from mlrun_kernel.spec import LABEL_MANIFEST, LABEL_SPEC_VERSION, load_validator  # noqa: E402
 from mlrun_kernel.store import open_store  # noqa: E402
+from tests.registry_process import RegistryProcess  # noqa: E402
 
 REPOS, TAGS_PER_REPO = 10, 100
 ACCEPT = "application/vnd.docker.distribution.manifest.v2+json"
@@ -86,16 +85,12 @@ def peak_rss_mib(pid: int) -> float:
 
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="mlk-bench-") as tmp:
-        port = 15871
-        addr = f"127.0.0.1:{port}"
-        subprocess.run(
-            [ROOT / "scripts" / "registry.sh", "start", addr, tmp + "/registry"],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        url = f"http://{addr}"
+        # The project's registry: anonymous reads on ``url`` (what the sync reads), pushes
+        # with credentials on the push side (the seeding).
+        process = RegistryProcess(Path(tmp, "registry")).start()
+        url = process.url
         try:
-            seeder = RegistrySeeder(url)
+            seeder = process.seeder()
             t_seed, _ = timed(
                 lambda: [
                     seeder.image(f"bench/model-{r}", f"1.0.{t}", labels(r, t))
@@ -147,7 +142,7 @@ def main() -> None:
                 f" registry peak RSS {peak_rss_mib(pid):.0f} MiB"
             )
         finally:
-            subprocess.run([ROOT / "scripts" / "registry.sh", "stop", tmp + "/registry"], check=False)
+            process.stop()
 
 
 if __name__ == "__main__":

@@ -1,10 +1,10 @@
 """Services the suite starts itself: the Docker engine must answer (``make test``
 runs scripts/setup.sh first), and each session gets its own throwaway registry
-with the example models pushed into it."""
+(anonymous pulls, authenticated pushes: tests/registry_process.py) with the
+example models pushed into it."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,13 +12,11 @@ from pathlib import Path
 import docker
 import pytest
 
+from mlrun_kernel.registry import RegistryAccess
 from tests.paths import EXAMPLES, ROOT
+from tests.registry_process import RegistryProcess, free_port
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+__all__ = ["RegistryProcess", "free_port"]  # imported from here by other tests and benchmarks
 
 
 @pytest.fixture(scope="session")
@@ -32,15 +30,20 @@ def docker_client() -> docker.DockerClient:
 
 
 @pytest.fixture(scope="session")
-def registry_addr(
+def session_registry(
     tmp_path_factory: pytest.TempPathFactory, docker_client: docker.DockerClient
-) -> Iterator[str]:
-    """``127.0.0.1:PORT`` of a registry started for this session with the project's config."""
-    state = tmp_path_factory.mktemp("registry")
-    addr = f"127.0.0.1:{free_port()}"
-    subprocess.run([ROOT / "scripts" / "registry.sh", "start", addr, state], check=True)
-    yield addr
-    subprocess.run([ROOT / "scripts" / "registry.sh", "stop", state], check=False)
+) -> Iterator[RegistryProcess]:
+    """The session's registry with the project's config: anonymous pulls on ``addr``,
+    pushes with ``credentials`` on ``push_addr`` (docs/registry.md)."""
+    process = RegistryProcess(tmp_path_factory.mktemp("registry")).start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def registry_addr(session_registry: RegistryProcess) -> str:
+    """``127.0.0.1:PORT`` of the session registry's pull side: what image references name."""
+    return session_registry.addr
 
 
 @pytest.fixture(scope="session")
@@ -49,11 +52,17 @@ def registry_url(registry_addr: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def published_examples(registry_addr: str) -> dict[str, object]:
+def registry_access(session_registry: RegistryProcess) -> RegistryAccess:
+    """Where the session registry serves pulls and takes pushes, with its push credentials."""
+    return session_registry.access
+
+
+@pytest.fixture(scope="session")
+def published_examples(registry_access: RegistryAccess) -> dict[str, object]:
     """Every example model built and pushed to the session registry, by folder name."""
     from mlrun_kernel.build import build_model
 
-    return {folder.name: build_model(folder, registry=registry_addr, push=True) for folder in EXAMPLES}
+    return {folder.name: build_model(folder, registry=registry_access, push=True) for folder in EXAMPLES}
 
 
 @pytest.fixture(scope="session")
@@ -94,31 +103,6 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
-
-
-class RegistryProcess:
-    """A registry the test controls: it can be stopped and started again on the same storage."""
-
-    def __init__(self, state: Path, notify_url: str | None = None) -> None:
-        self.state = state
-        self.addr = f"127.0.0.1:{free_port()}"
-        self.url = f"http://{self.addr}"
-        self.notify_url = notify_url
-
-    def start(self) -> RegistryProcess:
-        args = [ROOT / "scripts" / "registry.sh", "start", self.addr, self.state]
-        subprocess.run(args + ([self.notify_url] if self.notify_url else []), check=True, capture_output=True)
-        return self
-
-    def stop(self) -> None:
-        subprocess.run([ROOT / "scripts" / "registry.sh", "stop", self.state], check=False)
-        import time
-
-        for _ in range(50):  # wait until the port is closed
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", int(self.addr.rsplit(":", 1)[1]))) != 0:
-                    return
-            time.sleep(0.1)
 
 
 @pytest.fixture

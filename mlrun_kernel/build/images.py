@@ -103,16 +103,49 @@ def build_image(
     return BuiltImage(image_id=image_id, tags=list(tags), log=lines)
 
 
-def push_image(ref: str, *, on_log: LogSink | None = None) -> str:
-    """Push ``ref`` (``host:port/repo:tag``) and return the manifest digest the registry stored."""
+class PushRefused(BuildError):
+    """The registry refused a push for want of valid credentials."""
+
+
+# What the engine says when a registry's auth refuses a push (docker 20-26).
+_REFUSALS = ("no basic auth credentials", "unauthorized", "authentication required", "denied")
+
+
+def push_image(
+    ref: str, *, auth_config: Mapping[str, str] | None = None, on_log: LogSink | None = None
+) -> str:
+    """Push ``ref`` (``host:port/repo:tag``) and return the manifest digest the registry stored.
+
+    ``auth_config`` (``{"username": ..., "password": ...}``) goes to the engine for this push
+    only; nothing is written to a Docker config file.
+    """
     repo, tag = split_ref(ref)
     client = _client()
+    what = f"pushing {ref}"
     try:
-        events = client.api.push(repo, tag=tag, stream=True, decode=True)
-        _, aux = _consume(events, f"pushing {ref}", on_log)
+        events = client.api.push(
+            repo, tag=tag, stream=True, decode=True, auth_config=dict(auth_config) if auth_config else None
+        )
+        _, aux = _consume(events, what, on_log)
+    except BuildError as exc:
+        raise _refused(exc, ref, auth_config) from exc
     except APIError as exc:
-        raise BuildError(f"pushing {ref} failed: {exc.explanation or exc}") from exc
+        raise _refused(BuildError(f"{what} failed: {exc.explanation or exc}"), ref, auth_config) from exc
     digest = aux.get("Digest")
     if not digest:
-        raise BuildError(f"pushing {ref}: the registry returned no digest")
+        raise BuildError(f"{what}: the registry returned no digest")
     return str(digest)
+
+
+def _refused(error: BuildError, ref: str, auth_config: Mapping[str, str] | None) -> BuildError:
+    """A refusal for want of credentials, said so with what to do; other errors as they are."""
+    first_line = str(error).splitlines()[0]
+    if not any(word in first_line.lower() for word in _REFUSALS):
+        return error
+    host = ref.split("/", 1)[0]
+    who = f"user {auth_config['username']!r} was refused" if auth_config else "no credentials were given"
+    return PushRefused(
+        f"{first_line}\nThe registry at {host} takes pushes only with valid credentials ({who}): set "
+        "MLK_REGISTRY_USERNAME and MLK_REGISTRY_PASSWORD, or MLK_REGISTRY_PASSWORD_FILE (the project's "
+        "registry keeps its password in <data folder>/registry-password, made by scripts/registry.sh)."
+    )

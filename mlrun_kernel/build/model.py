@@ -20,8 +20,8 @@ from typing import Any
 
 import yaml
 
-from mlrun_kernel.build.images import BuildError, LogSink, build_image, push_image
-from mlrun_kernel.config import settings
+from mlrun_kernel.build.images import BuildError, LogSink, build_image, push_image, split_ref
+from mlrun_kernel.registry.access import RegistryAccess
 from mlrun_kernel.spec import (
     Manifest,
     ManifestError,
@@ -96,19 +96,25 @@ def _problem(path: str, message: str) -> ManifestError:
 def build_model(
     folder: Path | str,
     *,
-    registry: str | None = None,
+    registry: str | RegistryAccess | None = None,
     push: bool = False,
     ca_bundle: Path | None = None,
     on_log: LogSink | None = None,
 ) -> ModelBuild:
     """Build (and optionally push) the model in ``folder``.
 
-    Tags ``<registry>/<image>:<version>`` and ``:latest``; ``registry`` defaults
-    to the configured registry's ``host:port``.
+    Tags ``<registry>/<image>:<version>`` and ``:latest``, ``<registry>`` being the pull
+    host image references name. ``registry`` is a ``host:port`` or a
+    :class:`RegistryAccess`; default: the configured registry. A push goes to the
+    registry's push side with its credentials (the image is tagged for the push host for
+    the push only): the same storage, so the digest is the one the pull host serves.
     """
     spec = load_build_file(Path(folder))
-    host = registry or settings().registry_host
-    repo = f"{host}/{spec.image}"
+    if isinstance(registry, RegistryAccess):
+        access = registry
+    else:
+        access = RegistryAccess.for_host(registry) if registry else RegistryAccess.from_settings()
+    repo = f"{access.host}/{spec.image}"
     tags = [f"{repo}:{spec.metadata.version}", f"{repo}:latest"]
     ca = ca_bundle  # None: the configured bundle (context.default_ca_bundle)
 
@@ -123,9 +129,28 @@ def build_model(
 
     digest = None
     if push:
-        digest = push_image(tags[0], on_log=on_log)
-        push_image(tags[1], on_log=on_log)
+        digest = _push(final.image_id, tags, access, on_log)
     return ModelBuild(image_id=final.image_id, image=tags[0], tags=tags, digest=digest, labels=labels)
+
+
+def _push(image_id: str, tags: list[str], access: RegistryAccess, on_log: LogSink | None) -> str:
+    """Push every tag through the push side; return the first tag's digest."""
+    import docker
+
+    auth = access.auth_config()
+    if access.push_host == access.host:
+        digests = [push_image(ref, auth_config=auth, on_log=on_log) for ref in tags]
+        return digests[0]
+    image = docker.from_env().images.get(image_id)
+    push_refs = [f"{access.push_host}/{ref.split('/', 1)[1]}" for ref in tags]
+    try:
+        for ref in push_refs:
+            image.tag(*split_ref(ref))
+        digests = [push_image(ref, auth_config=auth, on_log=on_log) for ref in push_refs]
+    finally:
+        for ref in push_refs:
+            _untag(ref)
+    return digests[0]
 
 
 def _untag(ref: str) -> None:

@@ -68,7 +68,8 @@ def _next_link(response: Response) -> str | None:
 
 
 class RegistryClient:
-    """Talks to one registry. Auth: none, basic, or the bearer-token challenge flow."""
+    """Talks to one registry. Auth: none, basic where the registry asks for it (a 401 with a
+    Basic challenge), or the bearer-token challenge flow."""
 
     def __init__(
         self,
@@ -88,6 +89,7 @@ class RegistryClient:
         self._backoff = backoff
         self.page_size = page_size
         self._tokens: dict[str, str] = {}
+        self._basic_asked = False
         self._http = Transport(timeout=timeout, verify=verify)
 
     def close(self) -> None:
@@ -106,39 +108,51 @@ class RegistryClient:
         url = path if path.startswith("http") else urljoin(self.url + "/", path.lstrip("/"))
         what = f"{method} {path}"
         hdrs = dict(headers or {})
-        for attempt in range(self._retries + 1):
+        attempt = 0
+        challenged = False  # one answer to an auth challenge per request, not counted as a retry
+        while True:
             if scope in self._tokens:
                 hdrs["Authorization"] = f"Bearer {self._tokens[scope]}"
+            # Basic credentials go only to a registry that asked for them (a 401 with a
+            # Basic challenge), then with every request: an anonymous pull side never sees them.
+            send_basic = self._basic_asked and "Authorization" not in hdrs
             try:
                 response = self._http.request(
-                    method,
-                    url,
-                    headers=hdrs,
-                    auth=self._auth if "Authorization" not in hdrs else None,
+                    method, url, headers=hdrs, auth=self._auth if send_basic else None
                 )
             except TransportTimeout as exc:
                 if attempt < self._retries:
                     time.sleep(self._backoff * 2**attempt)
+                    attempt += 1
                     continue
                 raise RegistryError(self.url, what, f"timed out ({exc})") from exc
             except TransportFailure as exc:
                 if attempt < self._retries:
                     time.sleep(self._backoff * 2**attempt)
+                    attempt += 1
                     continue
                 raise RegistryError(self.url, what, f"cannot connect: {exc}") from exc
-            if response.status_code == 401 and scope not in self._tokens:
+            if response.status_code == 401 and not challenged:
                 challenge = response.headers.get("www-authenticate", "")
-                if challenge.lower().startswith("bearer"):
+                kind = challenge.split(" ", 1)[0].lower()
+                if kind == "bearer":  # no token for this scope yet, or it expired
                     self._tokens[scope] = self._fetch_token(challenge, scope)
+                    challenged = True
+                    continue
+                if kind == "basic" and self._auth is not None and not send_basic:
+                    self._basic_asked = True
+                    challenged = True
                     continue
             if response.status_code in _RETRY_STATUS and attempt < self._retries:
                 delay = float(response.headers.get("retry-after", self._backoff * 2**attempt))
                 time.sleep(min(delay, 10.0))
+                attempt += 1
                 continue
+            if response.status_code == 401:
+                raise RegistryError(self.url, what, _unauthorized_text(response, self._auth), 401)
             if response.status_code >= 400:
                 raise RegistryError(self.url, what, _error_text(response), response.status_code)
             return response
-        raise RegistryError(self.url, what, "authentication failed after a token was issued", 401)
 
     def _fetch_token(self, challenge: str, scope: str) -> str:
         params = dict(_parse_challenge(challenge))
@@ -276,6 +290,14 @@ def _json(response: Response, registry: str, what: str) -> Any:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         ctype = response.headers.get("content-type", "none")
         raise RegistryError(registry, what, f"answer is not JSON (content type {ctype}): {exc}") from exc
+
+
+def _unauthorized_text(response: Response, auth: tuple[str, str] | None) -> str:
+    who = f"user {auth[0]!r} was refused" if auth else "no credentials were given"
+    return (
+        f"{_error_text(response)}: {who}; set MLK_REGISTRY_USERNAME and MLK_REGISTRY_PASSWORD "
+        "(or MLK_REGISTRY_PASSWORD_FILE) to credentials this registry accepts"
+    )
 
 
 def _error_text(response: Response) -> str:

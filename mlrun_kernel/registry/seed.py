@@ -16,6 +16,7 @@ from collections.abc import Mapping
 
 import httpx
 
+from mlrun_kernel.registry.access import RegistryAccess
 from mlrun_kernel.registry.client import DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
 
 _CONFIG_TYPE = "application/vnd.docker.container.image.v1+json"
@@ -34,13 +35,25 @@ def _empty_layer() -> tuple[bytes, bytes]:
 
 
 class RegistrySeeder:
-    """Uploads blobs and manifests to ``registry_url`` (no auth)."""
+    """Uploads blobs and manifests to ``registry_url``, with basic ``auth`` if given (the push
+    side of the project's registry needs it: ``RegistrySeeder.to(access)``)."""
 
-    def __init__(self, registry_url: str, client: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        registry_url: str,
+        client: httpx.Client | None = None,
+        *,
+        auth: tuple[str, str] | None = None,
+    ) -> None:
         self.url = registry_url.rstrip("/")
-        self.http = client or httpx.Client(timeout=30)
+        self.http = client or httpx.Client(timeout=30, auth=auth)
         self._layer, self._diff = _empty_layer()
         self._uploaded: set[tuple[str, str]] = set()
+
+    @classmethod
+    def to(cls, access: RegistryAccess) -> RegistrySeeder:
+        """A seeder pushing to ``access``'s push side with its credentials."""
+        return cls(access.push_url, auth=access.credentials)
 
     def blob(self, repository: str, data: bytes) -> str:
         digest = _digest(data)

@@ -24,8 +24,7 @@ from typing import Any
 import anyio
 
 from mlrun_kernel.catalog import SyncReport, apply_registry_events, sync_catalog
-from mlrun_kernel.config import settings
-from mlrun_kernel.registry import RegistryClient
+from mlrun_kernel.registry import RegistryClient, registry_credentials
 from mlrun_kernel.service.threads import in_waiting_thread
 from mlrun_kernel.store import Store
 
@@ -44,10 +43,10 @@ class CatalogKeeper:
         self.last_report: SyncReport | None = None
 
     def _registry(self) -> RegistryClient:
-        cfg = settings()
-        return RegistryClient(
-            self.registry_url, username=cfg.registry_username, password=cfg.registry_password
-        )
+        # The configured credentials, sent only if the registry asks (the project's pull
+        # side never does; another v2 registry with auth may).
+        user, password = registry_credentials() or (None, None)
+        return RegistryClient(self.registry_url, username=user, password=password)
 
     def _sync(self, deep: bool) -> SyncReport:
         with self._registry() as registry:

@@ -14,7 +14,6 @@ from mlrun_kernel.catalog import (
     sync_catalog,
 )
 from mlrun_kernel.registry import RegistryClient
-from mlrun_kernel.registry.seed import RegistrySeeder
 from mlrun_kernel.spec import LABEL_MANIFEST
 from mlrun_kernel.store import open_store
 from tests.model_labels import MANIFEST, model_labels
@@ -25,7 +24,7 @@ pytestmark = [pytest.mark.registry, pytest.mark.postgres]
 @pytest.fixture
 def world(store_url, fresh_registry):
     store = open_store(store_url)
-    seeder = RegistrySeeder(fresh_registry.url)
+    seeder = fresh_registry.seeder()
     client = RegistryClient(fresh_registry.url, retries=0, timeout=3)
     yield store, seeder, client, fresh_registry
     client.close()
@@ -68,14 +67,15 @@ def test_each_config_blob_is_fetched_once_and_unchanged_tags_cost_no_blob(world)
 
 
 def test_moved_and_deleted_tags_and_gone_repositories_are_followed(world):
-    store, seeder, registry, _ = world
+    store, seeder, registry, process = world
+    writer = process.access.writer()  # deletes go to the push side, with its credentials
     old = seeder.image("team/churn", "latest", model_labels("Churn", "1.0.0"))
     seeder.image("team/churn", "1.0.0", model_labels("Churn", "1.0.0"))
     gone = seeder.image("team/old", "1.0.0", model_labels("Old"))
     sync_catalog(store, registry)
 
     new = seeder.image("team/churn", "latest", model_labels("Churn", "1.1.0"))
-    registry.delete_manifest("team/old", gone)
+    writer.delete_manifest("team/old", gone)
     report = sync_catalog(store, registry)
 
     assert report.moved_tags == 1 and report.repositories_gone == 1
@@ -84,7 +84,7 @@ def test_moved_and_deleted_tags_and_gone_repositories_are_followed(world):
     assert get_model(store, "team/churn").version == "1.1.0"  # newest semver wins
     assert get_model(store, "team/old") is None
     # Deleting the old digest removes its tag; the next sync drops it.
-    registry.delete_manifest("team/churn", old)
+    writer.delete_manifest("team/churn", old)
     report = sync_catalog(store, registry)
     assert report.deleted_tags == 1
     assert resolve_version(store, "team/churn", "1.0.0") is None

@@ -9,7 +9,6 @@ import sys
 
 import pytest
 
-from mlrun_kernel.registry.seed import RegistrySeeder
 from tests.model_labels import model_labels
 
 pytestmark = [pytest.mark.registry]
@@ -24,7 +23,7 @@ def mlk(*args: str, registry: str, data: str) -> subprocess.CompletedProcess[str
 
 
 def test_expert_lists_models_with_problems_and_shows_one(fresh_registry, tmp_path):
-    seeder = RegistrySeeder(fresh_registry.url)
+    seeder = fresh_registry.seeder()
     seeder.image("team/churn", "1.2.0", model_labels("Churn", "1.2.0"))
     seeder.image("team/churn", "latest", model_labels("Churn", "1.2.0"))
     seeder.image("team/broken", "0.1.0", {**model_labels("Broken"), "io.mlkernel.manifest": "{"})
@@ -58,7 +57,7 @@ def test_expert_lists_models_with_problems_and_shows_one(fresh_registry, tmp_pat
 
 
 def test_listing_while_the_registry_is_down_shows_the_stored_catalog_with_a_warning(fresh_registry, tmp_path):
-    RegistrySeeder(fresh_registry.url).image("team/churn", "1.0.0", model_labels("Churn"))
+    fresh_registry.seeder().image("team/churn", "1.0.0", model_labels("Churn"))
     assert mlk("models", "list", registry=fresh_registry.url, data=str(tmp_path)).returncode == 0
     fresh_registry.stop()
     out = mlk("models", "list", registry=fresh_registry.url, data=str(tmp_path))

@@ -14,7 +14,7 @@ import docker
 import pytest
 
 from mlrun_kernel.catalog import sync_catalog
-from mlrun_kernel.registry import RegistryClient
+from mlrun_kernel.registry import RegistryAccess, RegistryClient
 from mlrun_kernel.runs import Executor, RunSettings
 from mlrun_kernel.runs.backends.base import LABEL_EXECUTOR
 from mlrun_kernel.runs.backends.local import LocalBackend
@@ -38,13 +38,13 @@ def fast_settings(**overrides: Any) -> RunSettings:
 
 
 @pytest.fixture(scope="session")
-def test_models(registry_addr: str) -> dict[str, Any]:
+def test_models(registry_access: RegistryAccess) -> dict[str, Any]:
     """The purpose-built test images, built and pushed once per session.
 
     ``images/shared/`` holds the program several images run with different
     manifests (a well-behaved model, one that asks for the network).
     """
-    return {name: build_test_model(name, registry_addr) for name in image_names()}
+    return {name: build_test_model(name, registry_access) for name in image_names()}
 
 
 @pytest.fixture(scope="session")

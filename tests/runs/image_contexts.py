@@ -11,12 +11,13 @@ import tempfile
 from pathlib import Path
 
 from mlrun_kernel.build import ModelBuild, build_model
+from mlrun_kernel.registry import RegistryAccess
 
 IMAGES = Path(__file__).parent / "images"
 
 
-def build_test_model(name: str, registry: str) -> ModelBuild:
-    """Build and push ``images/<name>`` to ``registry`` (``host:port``)."""
+def build_test_model(name: str, registry: RegistryAccess) -> ModelBuild:
+    """Build and push ``images/<name>`` to ``registry`` (tests/registry_process.py gives one)."""
     with tempfile.TemporaryDirectory(prefix=f"mlk-test-{name}-") as tmp:
         context = Path(tmp) / name
         shutil.copytree(IMAGES / "shared", context)

@@ -20,7 +20,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mlrun_kernel.registry.seed import RegistrySeeder
 from tests.conftest import RegistryProcess
 from tests.model_labels import model_labels
 from tests.service.helpers import (
@@ -60,7 +59,7 @@ def seeded_registry(
     notify = f"http://127.0.0.1:{service_port}{PREFIX}api/registry/events"
     with environ(MLK_REGISTRY_EVENTS_SECRET=EVENTS_SECRET):
         registry = RegistryProcess(state, notify_url=notify).start()
-    seeder = RegistrySeeder(registry.url)
+    seeder = registry.seeder()
     seeder.image("team/churn", "1.0.0", model_labels("Churn"))
     seeder.image("team/churn", "latest", model_labels("Churn"))
     seeder.image("team/broken", "1.0.0", {**model_labels("Broken"), "io.mlkernel.manifest": "{not json"})

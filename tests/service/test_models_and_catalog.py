@@ -10,7 +10,6 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from mlrun_kernel.registry.seed import RegistrySeeder
 from mlrun_kernel.service import create_app
 from tests.conftest import RegistryProcess
 from tests.model_labels import MANIFEST, model_labels
@@ -60,7 +59,7 @@ def test_pushed_model_is_listed_from_the_registry_notification(
     service: ServedApp, seeded_registry: RegistryProcess, as_role: Callable[[str], httpx.Client]
 ) -> None:
     uma, ada = as_role("user"), as_role("admin")
-    seeder = RegistrySeeder(seeded_registry.url)
+    seeder = seeded_registry.seeder()
     seeder.image("team/fresh", "2.0.0", model_labels("Fresh", "2.0.0"))
     seeder.close()
     # No sync call: only the registry's notification can make it appear.
@@ -99,7 +98,7 @@ def test_periodic_resync_repairs_a_missed_notification(tmp_path: Path, token_hub
             return [m["name"] for m in client.get(f"{config.prefix}api/models", headers=headers).json()]
 
         assert listed() == []
-        seeder = RegistrySeeder(fresh_registry.url)
+        seeder = fresh_registry.seeder()
         seeder.image("team/late", "1.0.0", model_labels("Late"))
         seeder.close()
         wait_for(lambda: listed() == ["team/late"], timeout=10, interval=0.2)
