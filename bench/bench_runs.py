@@ -28,7 +28,7 @@ from mlrun_kernel.catalog import sync_catalog  # noqa: E402
 from mlrun_kernel.registry import RegistryClient  # noqa: E402
 from mlrun_kernel.runs import Executor, RunRequest, RunSettings  # noqa: E402
 from mlrun_kernel.store import open_store  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
+from tests.registry_process import RegistryProcess  # noqa: E402
 from tests.runs.image_contexts import build_test_model  # noqa: E402
 
 
@@ -80,12 +80,10 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=10)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="mlk-bench-runs-"))
-    addr = f"127.0.0.1:{free_port()}"
-    subprocess.run(
-        [ROOT / "scripts" / "registry.sh", "start", addr, work / "registry"], check=True, capture_output=True
-    )
+    registry_process = RegistryProcess(work / "registry").start()
+    addr = registry_process.addr  # anonymous pulls; the build pushes to its push side
     try:
-        build = build_test_model("behaving", addr)
+        build = build_test_model("behaving", registry_process.access)
         store = open_store(f"sqlite:///{work / 'store.sqlite'}")
         with RegistryClient(f"http://{addr}") as registry:
             sync_catalog(store, registry)
@@ -154,9 +152,7 @@ def main() -> None:
         )
         executor.stop()
     finally:
-        subprocess.run(
-            [ROOT / "scripts" / "registry.sh", "stop", work / "registry"], check=False, capture_output=True
-        )
+        registry_process.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 

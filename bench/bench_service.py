@@ -32,9 +32,9 @@ sys.path.insert(0, str(ROOT))
 from bench.service_process import PREFIX, TOKEN, start_service  # noqa: E402
 from mlrun_kernel.catalog import list_models, sync_catalog  # noqa: E402
 from mlrun_kernel.registry import RegistryClient  # noqa: E402
-from mlrun_kernel.registry.seed import RegistrySeeder  # noqa: E402
 from mlrun_kernel.spec import LABEL_MANIFEST, LABEL_SPEC_VERSION  # noqa: E402
 from mlrun_kernel.store import open_store  # noqa: E402
+from tests.registry_process import RegistryProcess  # noqa: E402
 
 MODELS = 1000
 ROUNDS = 60
@@ -124,29 +124,22 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="mlk-bench-service-"))
     port = free_port()
     service = f"http://127.0.0.1:{port}{PREFIX}"
-    registry_addr = f"127.0.0.1:{free_port()}"
-    registry_url = f"http://{registry_addr}"
+    # The project's registry: anonymous reads on registry_url, pushes (the seeder's) on its push side.
+    registry_process = RegistryProcess(work / "registry").start()
+    registry_url = registry_process.url
     env = {**os.environ, "MLK_REGISTRY_EVENTS_SECRET": SECRET}
-    registry_sh = ROOT / "scripts" / "registry.sh"
-    subprocess.run([registry_sh, "start", registry_addr, work / "registry"], check=True, capture_output=True)
     server = None
     try:
         started = time.perf_counter()
-        seeder = RegistrySeeder(registry_url)
+        seeder = registry_process.seeder()
         for i in range(MODELS):
             seeder.image(f"bench/model-{i}", "1.0.0", labels(i))
         seeder.close()
         print(f"seeded {MODELS} models in {time.perf_counter() - started:.1f}s")
         # Now the same storage, notifying the service (the seeding's events would only queue up).
-        subprocess.run([registry_sh, "stop", work / "registry"], check=True)
-        for _ in range(100):  # until the port is free, or start would find the old one answering
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", int(registry_addr.rsplit(":", 1)[1]))) != 0:
-                    break
-            time.sleep(0.1)
-        notify = f"{service}api/registry/events"
-        start = [registry_sh, "start", registry_addr, work / "registry", notify]
-        subprocess.run(start, check=True, capture_output=True, env=env)
+        registry_process.stop()  # waits until both ports are free
+        registry_process.notify_url = f"{service}api/registry/events"
+        registry_process.start(env={"MLK_REGISTRY_EVENTS_SECRET": SECRET})
 
         store_url = f"sqlite:///{work / 'store.sqlite'}"
         store = open_store(store_url)
@@ -189,7 +182,7 @@ def main() -> None:
                 f"p50 {result['p50'] * 1000:.0f} ms, p99 {result['p99'] * 1000:.0f} ms"
             )
 
-            seeder = RegistrySeeder(registry_url)
+            seeder = registry_process.seeder()
             t = time.perf_counter()
             seeder.image("bench/pushed", "1.0.0", labels(-1))
             pushed = time.perf_counter()
@@ -208,7 +201,7 @@ def main() -> None:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
-        subprocess.run([ROOT / "scripts" / "registry.sh", "stop", work / "registry"], check=False)
+        registry_process.stop()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from mlrun_kernel.registry import RegistryAccess
@@ -64,14 +65,12 @@ class RegistryProcess:
         """Pushes synthetic images to the push side, with the credentials."""
         return RegistrySeeder.to(self.access)
 
-    def start(self) -> RegistryProcess:
+    def start(self, env: Mapping[str, str] | None = None) -> RegistryProcess:
+        """Start both sides (``env``: more variables for scripts/registry.sh, say the events secret)."""
         args = [str(REGISTRY_SH), "start", self.addr, str(self.state)]
-        subprocess.run(
-            args + ([self.notify_url] if self.notify_url else []),
-            check=True,
-            capture_output=True,
-            env=self.env(),
-        )
+        if self.notify_url:
+            args.append(self.notify_url)
+        subprocess.run(args, check=True, capture_output=True, env={**self.env(), **(env or {})})
         return self
 
     def stop(self) -> None:
