@@ -3,6 +3,10 @@ SHELL := /bin/bash
 export MLK_DATA_DIR ?= $(CURDIR)/data
 export MLK_REGISTRY_ADDR ?= 127.0.0.1:5000
 export MLK_REGISTRY_URL ?= http://$(MLK_REGISTRY_ADDR)
+# The registry's push side (htpasswd; docs/registry.md): `make examples` and `mlk build --push`
+# push there with the password scripts/registry.sh keeps in $(MLK_DATA_DIR)/registry-password.
+export MLK_REGISTRY_PUSH_ADDR ?= 127.0.0.1:5001
+export MLK_REGISTRY_PUSH_URL ?= http://$(MLK_REGISTRY_PUSH_ADDR)
 PY := .venv/bin/python
 EXAMPLES := $(wildcard examples/models/*/mlk.yaml)
 
