@@ -11,6 +11,7 @@ import argparse
 import signal
 import threading
 
+from mlrun_kernel.config import SettingsError
 from mlrun_kernel.runs.executor import Executor
 from mlrun_kernel.store import open_store
 
@@ -25,9 +26,12 @@ def main() -> None:
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
-    executor = Executor(
-        open_store(args.store), root=args.root, registry=args.registry, name=args.name
-    ).start()
+    try:
+        executor = Executor(
+            open_store(args.store), root=args.root, registry=args.registry, name=args.name
+        ).start()
+    except SettingsError as exc:
+        parser.exit(2, f"{parser.prog}: {exc}\n")
     print(f"executor {executor.name} ready", flush=True)
     done.wait()
     executor.stop()

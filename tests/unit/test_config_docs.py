@@ -129,6 +129,24 @@ def test_an_operator_who_sets_a_bad_value_is_told_which_variable_and_why(tmp_pat
     assert "Traceback" not in out.stderr
 
 
+@pytest.mark.parametrize(
+    ("module", "told"),
+    [
+        ("mlrun_kernel.service", "MLK_SIGNED_URL_SECONDS='soon'"),
+        ("mlrun_kernel.runs", "MLK_MAX_RUNS_PER_USER='many'"),
+    ],
+)
+def test_the_service_and_the_executor_refuse_to_start_on_a_bad_value_and_say_why(module, told, tmp_path):
+    env = {**os.environ, "MLK_DATA_DIR": str(tmp_path), "MLK_SIGNED_URL_SECONDS": "soon"}
+    env |= {"MLK_MAX_RUNS_PER_USER": "many", "MLK_DATABASE_URL": f"sqlite:///{tmp_path / 's.sqlite'}"}
+    out = subprocess.run(
+        [sys.executable, "-m", module], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 2, out.stderr
+    assert told in out.stderr
+    assert "Traceback" not in out.stderr
+
+
 def test_the_service_reads_its_options_from_the_variables_the_page_names(monkeypatch, tmp_path):
     monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "services/models")
     monkeypatch.setenv("MLK_CATALOG_QUICK_SYNC_SECONDS", "5")
