@@ -183,3 +183,42 @@ def test_wrong_basic_credentials_fail_with_401(fake):
     ):
         client.tags("x")
     assert err.value.status == 401 and "UNAUTHORIZED" in str(err.value)
+
+
+def test_basic_credentials_go_only_to_a_registry_that_asks_for_them(fake):
+    # An anonymous pull side (the project's registry) never sees the push password ...
+    fake.routes["/v2/open/tags/list"] = lambda h: ok_json({"tags": ["1"]})
+    with RegistryClient(fake.url, username="mlk", password="s3cret") as client:
+        assert client.tags("open") == ["1"]
+        assert client.tags("open") == ["1"]
+    assert all("authorization" not in {k.lower() for k in headers} for _, _, headers in fake.requests)
+
+    # ... one that answers 401 with a Basic challenge gets them, once asked, then every time.
+    fake.requests.clear()
+    good = "Basic " + base64.b64encode(b"mlk:s3cret").decode()
+
+    def locked(h: BaseHTTPRequestHandler) -> Answer:
+        if h.headers.get("Authorization") != good:
+            return 401, {"WWW-Authenticate": 'Basic realm="pushes"'}, b"{}"
+        return ok_json({"tags": ["2"]})
+
+    fake.routes["/v2/locked/tags/list"] = locked
+    with RegistryClient(fake.url, username="mlk", password="s3cret", retries=0) as client:
+        assert client.tags("locked") == ["2"]
+        assert client.tags("locked") == ["2"]
+    sent = [
+        {k.lower(): v for k, v in headers.items()}.get("authorization") for _, _, headers in fake.requests
+    ]
+    assert sent == [None, good, good]
+
+
+def test_a_registry_that_wants_credentials_nobody_gave_says_which_settings_to_set(fake):
+    fake.routes["/v2/locked/tags/list"] = lambda h: (
+        401,
+        {"WWW-Authenticate": 'Basic realm="pushes"'},
+        b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
+    )
+    with pytest.raises(RegistryError) as err, RegistryClient(fake.url, retries=0) as client:
+        client.tags("locked")
+    assert err.value.status == 401
+    assert "no credentials were given" in str(err.value) and "MLK_REGISTRY_PASSWORD" in str(err.value)
