@@ -76,8 +76,7 @@ start)
   python="$root/.venv/bin/python"
   [ -x "$python" ] || python=python3
   # The password (made once if missing) and the htpasswd file with its bcrypt hash.
-  PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" "$python" -m mlrun_kernel.registry.credentials \
-    htpasswd "$state/htpasswd"
+  PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" "$python" -m mlrun_kernel.registry htpasswd "$state/htpasswd"
 
   notifications=""
   if [ -n "$notify" ]; then

@@ -140,9 +140,14 @@ def push_image(
 def _refused(error: BuildError, ref: str, auth_config: Mapping[str, str] | None) -> BuildError:
     """A refusal for want of credentials, said so with what to do; other errors as they are."""
     first_line = str(error).splitlines()[0]
+    host = ref.split("/", 1)[0]
+    if "HTTP 405" in first_line:  # the project's pull side: read-only
+        return PushRefused(
+            f"{first_line}\nThe registry at {host} serves pulls only: push to its push side "
+            "(MLK_REGISTRY_PUSH_URL; the project's registry takes pushes on 127.0.0.1:5001)."
+        )
     if not any(word in first_line.lower() for word in _REFUSALS):
         return error
-    host = ref.split("/", 1)[0]
     who = f"user {auth_config['username']!r} was refused" if auth_config else "no credentials were given"
     return PushRefused(
         f"{first_line}\nThe registry at {host} takes pushes only with valid credentials ({who}): set "

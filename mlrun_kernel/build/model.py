@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from mlrun_kernel.build.images import BuildError, LogSink, build_image, push_image, split_ref
+from mlrun_kernel.config import settings
 from mlrun_kernel.registry.access import RegistryAccess
 from mlrun_kernel.spec import (
     Manifest,
@@ -110,11 +111,12 @@ def build_model(
     the push only): the same storage, so the digest is the one the pull host serves.
     """
     spec = load_build_file(Path(folder))
-    if isinstance(registry, RegistryAccess):
-        access = registry
-    else:
-        access = RegistryAccess.for_host(registry) if registry else RegistryAccess.from_settings()
-    repo = f"{access.host}/{spec.image}"
+    access, host = None, registry or settings().registry_host
+    if isinstance(host, RegistryAccess):
+        access, host = host, host.host
+    elif push:  # the credentials are looked up only for a push
+        access = RegistryAccess.for_host(host)
+    repo = f"{host}/{spec.image}"
     tags = [f"{repo}:{spec.metadata.version}", f"{repo}:latest"]
     ca = ca_bundle  # None: the configured bundle (context.default_ca_bundle)
 
@@ -128,7 +130,7 @@ def build_model(
     _untag(f"{repo}:build-{spec.metadata.version}")
 
     digest = None
-    if push:
+    if push and access is not None:
         digest = _push(final.image_id, tags, access, on_log)
     return ModelBuild(image_id=final.image_id, image=tags[0], tags=tags, digest=digest, labels=labels)
 

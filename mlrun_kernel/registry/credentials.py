@@ -11,8 +11,8 @@
 - :func:`write_htpasswd` writes the file the registry's push side checks: one
   ``user:bcrypt-hash`` line (distribution accepts bcrypt only).
 
-``python -m mlrun_kernel.registry.credentials htpasswd FILE`` is what
-``scripts/registry.sh`` runs before it starts the push side.
+``python -m mlrun_kernel.registry htpasswd FILE`` is what ``scripts/registry.sh``
+runs before it starts the push side.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def ensure_project_credentials(htpasswd: Path, cfg: Settings | None = None) -> t
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2 or argv[0] != "htpasswd":
-        print("usage: python -m mlrun_kernel.registry.credentials htpasswd FILE", file=sys.stderr)
+        print("usage: python -m mlrun_kernel.registry htpasswd FILE", file=sys.stderr)
         return 2
     try:
         user, _ = ensure_project_credentials(Path(argv[1]))
@@ -117,7 +117,3 @@ def main(argv: list[str]) -> int:
     where = "MLK_REGISTRY_PASSWORD" if cfg.registry_password is not None else cfg.registry_password_path
     print(f"registry: pushes need user {user!r} and the password in {where}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -24,7 +24,7 @@ from typing import Any
 import anyio
 
 from mlrun_kernel.catalog import SyncReport, apply_registry_events, sync_catalog
-from mlrun_kernel.registry import RegistryClient, registry_credentials
+from mlrun_kernel.registry import RegistryClient, RegistryCredentialsError, registry_credentials
 from mlrun_kernel.service.threads import in_waiting_thread
 from mlrun_kernel.store import Store
 
@@ -45,7 +45,11 @@ class CatalogKeeper:
     def _registry(self) -> RegistryClient:
         # The configured credentials, sent only if the registry asks (the project's pull
         # side never does; another v2 registry with auth may).
-        user, password = registry_credentials() or (None, None)
+        try:
+            user, password = registry_credentials() or (None, None)
+        except RegistryCredentialsError as exc:  # a registry that needs them says 401 and what to set
+            log.warning("catalog: reading the registry without credentials: %s", exc)
+            user, password = None, None
         return RegistryClient(self.registry_url, username=user, password=password)
 
     def _sync(self, deep: bool) -> SyncReport:

@@ -148,6 +148,9 @@ def test_a_library_push_uses_the_configured_access(
     with pytest.raises(PushRefused) as refused:
         build_model(model_folder, registry=anonymous, push=True)
     assert "no credentials were given" in str(refused.value)
+    pull_side_only = RegistryAccess(registry.url, registry.url, registry.credentials)
+    with pytest.raises(PushRefused, match="serves pulls only: push to its push side"):
+        build_model(model_folder, registry=pull_side_only, push=True)
     build = build_model(model_folder, registry=registry.access, push=True)
     assert build.digest and build.image == f"{registry.addr}/team/locked:1.0.0"
     with registry.access.writer() as writer:  # deletes go to the push side, with the credentials
