@@ -264,7 +264,7 @@ class Executor:
             storage=str(self.root / run_id),
             warnings=list(resources.notes),
         )
-        earlier = find_reusable(self.store, key) if request.reuse else None
+        earlier = find_reusable(self.store, key, request.owner, self.data_dir) if request.reuse else None
         if earlier is not None:
             row.state = RunState.SUCCEEDED.value
             row.reused_from = earlier.id

@@ -132,6 +132,17 @@ def resolve_inputs(
     return resolved
 
 
+def can_read_version(store: Store, data_dir: Path | None, who: Any, info: dict[str, Any]) -> bool:
+    """Whether ``who`` may read the dataset version a run's input ``info`` names, today."""
+    from mlrun_kernel.datasets import DatasetError
+
+    try:
+        found = _datasets(store, data_dir).get_version(who, info["ref"], info["version"])
+    except (DatasetError, KeyError):
+        return False
+    return bool(found.id == info.get("version_id"))
+
+
 def hold_inputs(store: Store, data_dir: Path | None, run_id: str, inputs: dict[str, dict[str, Any]]) -> None:
     """Keep the run's dataset versions from deletion until :func:`release_inputs`."""
     ids = [i["version_id"] for i in inputs.values() if i.get("kind") == "dataset"]

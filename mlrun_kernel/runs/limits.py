@@ -59,7 +59,11 @@ class RunSettings(MlkSettings):
         "registry's or the database's machines).",
     )
     pids_limit: int = Field(default=512, ge=16, description="Processes a run may hold.")
-    run_user: str = Field(default="65534:65534", description="uid:gid model containers run as.")
+    run_user: str = Field(
+        default="65534:65534",
+        description="Numeric uid:gid model containers run as, owner of their outputs folder; "
+        "root (uid or gid 0) is refused when the executor starts.",
+    )
     log_max_bytes: int = Field(
         default=16 * MiB, ge=1024, description="Log kept per run; the rest is cut with a marker."
     )

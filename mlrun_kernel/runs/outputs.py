@@ -114,6 +114,7 @@ class _Tree:
             self.unreadable.append(("", exc.strerror or str(exc)))
             return
         parts: list[str] = []
+        parents: list[tuple[int, int]] = []  # (st_dev, st_ino) of each folder climbed back to
         levels = [self._listing(cur, "")]
         try:
             while levels:
@@ -123,6 +124,12 @@ class _Tree:
                         up = os.open("..", _DIR, dir_fd=cur)
                         os.close(cur)
                         cur = up
+                        here = os.fstat(cur)
+                        if (here.st_dev, here.st_ino) != parents.pop():
+                            # Moved while walked (a live check of a running model): stop
+                            # rather than walk out of the folder through "..".
+                            self.unreadable.append(("/".join(parts), "it changed while it was read"))
+                            return
                         parts.pop()
                     continue
                 name = levels[-1].pop()
@@ -140,6 +147,8 @@ class _Tree:
                     child = os.open(name, _CHILD, dir_fd=cur)
                 except OSError:
                     continue  # removed by the caller, or replaced by a link
+                here = os.fstat(cur)
+                parents.append((here.st_dev, here.st_ino))
                 os.close(cur)
                 cur = child
                 parts.append(name)

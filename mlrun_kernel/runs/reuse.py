@@ -3,6 +3,14 @@
 The reuse key hashes exactly those; a new run asked with ``reuse=True``
 whose key matches an earlier succeeded run (outputs still on disk) becomes a
 succeeded run at once, pointing at that run's outputs.
+
+Only runs whose inputs the caller may read are offered. The key is a hash of
+contents, so without that rule anyone could upload a guess of somebody's
+private dataset, ask for reuse and learn from the answer that its owner ran
+this model on exactly those bytes. Reuse tells a caller nothing they could
+not have run themselves: their own earlier runs, and runs whose every input
+is a dataset version they can see (their own, their group's, public).
+Another owner's local-path inputs (the CLI's) are never readable to them.
 """
 
 from __future__ import annotations
@@ -12,10 +20,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 
+from mlrun_kernel.runs.inputs import can_read_version
 from mlrun_kernel.store import Store
 from mlrun_kernel.store.models import Run
+
+CANDIDATES = 20
+"""Earlier runs looked at per request, the caller's own first, newest first."""
 
 
 def reuse_key(digest: str, task: str, inputs: dict[str, dict[str, Any]], parameters: Any) -> str:
@@ -29,17 +41,34 @@ def reuse_key(digest: str, task: str, inputs: dict[str, dict[str, Any]], paramet
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def find_reusable(store: Store, key: str) -> Run | None:
-    """The newest succeeded run with ``key`` whose outputs are still there."""
+def find_reusable(store: Store, key: str, caller: Any, data_dir: Path | None = None) -> Run | None:
+    """The newest succeeded run with ``key`` that ``caller`` may reuse, its outputs still there.
+
+    ``caller`` is a user name or a ``Principal`` (groups and admin rights
+    decide which dataset versions they can read).
+    """
+    name = str(getattr(caller, "name", caller))
     with store.session() as s:
         candidates = s.scalars(
             select(Run)
             .where(Run.reuse_key == key, Run.state == "succeeded")
-            .order_by(Run.finished_at.desc())
-            .limit(10)
+            .order_by(case((Run.owner == name, 0), else_=1), Run.finished_at.desc())
+            .limit(CANDIDATES)
         ).all()
         for run in candidates:
-            if Path(run.storage, "outputs").is_dir():
-                s.expunge(run)
-                return run
+            s.expunge(run)
+    for run in candidates:
+        if not Path(run.storage, "outputs").is_dir():
+            continue
+        if run.owner == name or _inputs_readable(store, data_dir, caller, run.inputs or {}):
+            return run
     return None
+
+
+def _inputs_readable(store: Store, data_dir: Path | None, caller: Any, inputs: dict[str, Any]) -> bool:
+    for info in inputs.values():
+        if info.get("kind") != "dataset":
+            return False  # a host path of another owner's: not the caller's to read
+        if not can_read_version(store, data_dir, caller, info):
+            return False
+    return True

@@ -10,7 +10,9 @@ import pytest
 
 from mlrun_kernel.runs import Executor, LocalInput, RunRequest
 from mlrun_kernel.runs.errors import RunUserError
-from tests.runs.conftest import fast_settings
+from mlrun_kernel.runs.outputs import remove_tree
+from tests.runs.conftest import fast_settings, private_executor
+from tests.runs.test_engines import swarm  # noqa: F401 - the one-node swarm fixture
 
 pytestmark = [pytest.mark.docker, pytest.mark.registry]
 
@@ -86,7 +88,23 @@ def test_the_outputs_folder_belongs_to_the_configured_run_user(make_executor):
 # ------------------------------------------------------------------ deep outputs
 
 
-def test_ten_thousand_nested_folders_are_refused_with_a_reason_and_the_rest_is_kept(executor):
+@pytest.fixture
+def no_deep_leftovers(tmp_path: Path):
+    """Whatever the test finds, no 10,000-deep tree stays behind (pytest's own cleanup of
+    old temporary folders recurses, and would fail on it in everybody's later sessions)."""
+    yield
+    for outputs in tmp_path.glob("runs/*/outputs"):
+        if (outputs / "d").is_dir():
+            fd = os.open(outputs, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                remove_tree(fd, "d")
+            finally:
+                os.close(fd)
+
+
+def test_ten_thousand_nested_folders_are_refused_with_a_reason_and_the_rest_is_kept(
+    executor, no_deep_leftovers
+):
     info = run(executor, "nested")
     assert info.state == "succeeded", info.reason
     assert [f["path"] for f in info.outputs] == ["ok.txt"]
@@ -147,3 +165,33 @@ def test_one_local_folder_given_to_two_inputs_is_mounted_twice(executor, tmp_pat
     (folder / "one.txt").write_text("one\n")
     seen = _seen(run(executor, "inputs", {"a": LocalInput(folder), "b": LocalInput(Path(folder))}))
     assert seen == {"a": {"one.txt": "one"}, "b": {"one.txt": "one"}}
+
+
+# ------------------------------------------------------------------ the same on Swarm
+
+
+def test_on_a_one_node_swarm_the_same_verdicts_user_walk_and_mounts(
+    swarm,  # noqa: F811 - the fixture imported above
+    no_deep_leftovers,
+    store,
+    tmp_path,
+    registry_addr,
+):
+    executor = private_executor(
+        store, swarm, tmp_path / "runs", registry_addr, backend="swarm", pids_limit=64, run_user="4242:4343"
+    ).start()
+    try:
+        data = tmp_path / "same.csv"
+        data.write_text("p,q\n")
+        twins = _seen(run(executor, "inputs", {"a": LocalInput(data), "b": LocalInput(data)}))
+        assert twins == {"a": {"same.csv": "p,q"}, "b": {"same.csv": "p,q"}}
+        bomb = run(executor, "forkbomb")
+        assert bomb.reason.startswith("process limit reached (pids 64): exit code 3"), bomb.reason
+        who = run(executor, "whoami")
+        assert who.result == {"uid": 4242, "gid": 4343}
+        assert who.outputs_dir.stat().st_uid == 4242
+        deep = run(executor, "nested")
+        assert deep.state == "succeeded", deep.reason
+        assert any("nested deeper than" in w for w in deep.warnings), deep.warnings
+    finally:
+        executor.stop()

@@ -63,6 +63,7 @@ from mlrun_kernel.runs.backends.firewall import NetworkIsolationError
 from mlrun_kernel.runs.backends.hardening import CAP_DROP, TMP_PATH, Hardening
 from mlrun_kernel.runs.backends.local import LocalBackend
 from mlrun_kernel.runs.errors import EngineUnavailable, InfrastructureError
+from mlrun_kernel.runs.process_limit import fork_rejected
 
 _DONE = {"complete", "failed", "rejected", "shutdown", "orphaned", "remove"}
 POLL_SECONDS = 0.25
@@ -95,6 +96,14 @@ class SwarmBackend(Backend):
 
     def engine_started_at(self) -> datetime | None:
         return self.local.engine_started_at()
+
+    def hit_process_limit(self, handle: str) -> bool | None:
+        """Known on a one-node swarm only: the kernel log read is this host's (see process_limit)."""
+        if len(engine_call("listing nodes", self.api.nodes)) != 1:
+            return None
+        task = self._task(handle)
+        container_id = (task or {}).get("Status", {}).get("ContainerStatus", {}).get("ContainerID")
+        return fork_rejected(container_id) if container_id else None
 
     def pull(self, image: str, on_progress: PullProgress | None = None) -> None:
         """Nodes pull when their task starts; pulling here on the manager checks the image early."""
