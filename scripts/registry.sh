@@ -67,6 +67,18 @@ start)
   addr=${2:?ADDR}; state=${3:?STATE_DIR}; notify=${4:-}
   push_addr=${MLK_REGISTRY_PUSH_ADDR:-${addr%:*}:$(( ${addr##*:} + 1 ))}
   mkdir -p "$state/storage"
+  # A pull side that takes writes is an older, open registry: restart it read-only
+  # (the probe deletes a manifest that cannot exist: 405 read-only, 404 open).
+  probe="http://$addr/v2/mlk-probe/manifests/sha256:$(printf '0%.0s' $(seq 64))"
+  if answers "$addr" 200 && [ "$(curl -sS -o /dev/null -w '%{http_code}' -X DELETE --max-time 2 "$probe")" != 405 ]; then
+    if [ -f "$state/registry.pid" ] && kill "$(cat "$state/registry.pid")" 2>/dev/null; then
+      echo "registry: $addr took anonymous writes (an older configuration): restarting it read-only"
+      for _ in $(seq 1 50); do answers "$addr" 200 || break; sleep 0.1; done
+    else
+      echo "registry: something else answers on $addr and takes anonymous writes; stop it first" >&2
+      exit 1
+    fi
+  fi
   if answers "$addr" 200 && answers "$push_addr" 401; then
     echo "registry: already answering on $addr (pulls) and $push_addr (pushes)"
     exit 0
