@@ -104,6 +104,7 @@ def start_token_hub(data_dir: Path, registry_url: str) -> TokenHub:
         "MLK_PROXY_API_URL": f"http://127.0.0.1:{free_port()}",
         "MLK_SERVICE_PORT": str(service_port),
         "MLK_REGISTRY_URL": registry_url,
+        "MLK_AUTHENTICATOR": "shared",  # throwaway users with one password (uma: model-users)
         "MLK_SHARED_PASSWORD": "service-tests-password",
         "MLK_MODEL_USERS": "uma,ben",
         "MLK_MODEL_EXPERTS": "eve",
