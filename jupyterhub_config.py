@@ -277,7 +277,11 @@ if AUTH_MODE == "native":
             if account.group:
                 members[account.group].append(account.name)
     c.JupyterHub.authenticator_class = "mlrun_kernel.hub.native.KeptAccountsNativeAuthenticator"
-    c.KeptAccountsNativeAuthenticator.kept_accounts = {a.name: a.password() or "" for a in accounts}
+    kept_passwords = {a.name: a.password() for a in accounts}
+    unreadable = sorted(name for name, password in kept_passwords.items() if not password)
+    if unreadable:
+        raise SystemExit(f"jupyterhub_config.py: cannot read the kept passwords of {', '.join(unreadable)}")
+    c.KeptAccountsNativeAuthenticator.kept_accounts = kept_passwords
     c.NativeAuthenticator.enable_signup = env("MLK_SIGNUP", "1") == "1"
     c.NativeAuthenticator.open_signup = env("MLK_OPEN_SIGNUP", "0") == "1"
     c.NativeAuthenticator.minimum_password_length = int(env("MLK_PASSWORD_MIN_LENGTH", "10"))
@@ -329,7 +333,7 @@ else:
         setattr(section, trait, value)
     login_info = LoginInfo(mode=AUTH_MODE, url=PUBLIC_URL, provider=oauth_traits.get("login_service"))
 
-# Our login page (hub/templates/login.html) adds the demo banner in shared mode.
+# Our login page (hub/templates/login.html): the demo banner in shared mode, the sign-up link in native.
 c.JupyterHub.template_paths = [str(HERE / "hub" / "templates")]
 # Who logs in with what, for scripts/hub.sh start and `mlk status` (no secret in it).
 dataclasses.replace(login_info, accounts=accounts).write(HUB_DIR)

@@ -55,7 +55,10 @@ start)
   done
   echo "hub: running at $public/ (pid $(cat "$pidfile"), up in $(( $(date +%s) - started ))s, log $log)"
   # Who logs in with what: jupyterhub_config.py wrote it to $hubdir/logins.json.
-  "$(dirname "$jupyterhub")/python" -m mlrun_kernel.hub "$hubdir" | sed 's/^/hub: /'
+  python="$(dirname "$jupyterhub")/python"
+  [ -x "$python" ] || python=python3
+  "$python" -m mlrun_kernel.hub "$hubdir" 2>&1 | sed 's/^/hub: /' \
+    || echo "hub: how to log in: see $hubdir/logins.json and docs/authentication.md"
   ;;
 stop)
   if ! running; then

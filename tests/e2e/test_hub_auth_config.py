@@ -14,6 +14,8 @@ import importlib
 import json
 import os
 import stat
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -318,3 +320,34 @@ def test_settings_that_cannot_work_stop_the_hub_with_a_reason(
     with pytest.raises(SystemExit) as stopped:
         load_config(**options)
     assert message in str(stopped.value)
+
+
+def _status(data_dir: Path) -> str:
+    """What `mlk status` (the end of `make up`) prints for a data folder."""
+    env = {**os.environ, "MLK_DATA_DIR": str(data_dir), "MLK_PUBLIC_URL": "http://127.0.0.1:9"}
+    out = subprocess.run(
+        [sys.executable, "-m", "mlrun_kernel.cli", "status"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_mlk_status_says_who_logs_in_with_what(load_config: Any, tmp_path: Path) -> None:
+    config = load_config(MLK_DEMO_ACCOUNTS="1")
+    printed = _status(tmp_path / "data")
+    for name, password in config.KeptAccountsNativeAuthenticator.kept_accounts.items():
+        line = next(line for line in printed.splitlines() if line.strip().startswith(name + " "))
+        assert line.split()[-1] == password, line
+    assert "Log in at http://127.0.0.1:8000/hub/login as:" in printed
+    assert "/hub/signup" in printed and "/hub/authorize" in printed
+
+    load_config(MLK_AUTHENTICATOR="shared", MLK_SHARED_PASSWORD="a-demo-password")
+    printed = _status(tmp_path / "data")
+    assert "DEMO MODE (MLK_AUTHENTICATOR=shared)" in printed
+    assert "members of model-admins and model-experts" in printed
+    assert "and the shared password a-demo-password" in printed
+    assert "demo-user" not in printed
