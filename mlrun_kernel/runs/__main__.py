@@ -12,6 +12,7 @@ import signal
 import threading
 
 from mlrun_kernel.config import SettingsError
+from mlrun_kernel.runs.errors import RunUserError
 from mlrun_kernel.runs.executor import Executor
 from mlrun_kernel.store import open_store
 
@@ -30,7 +31,7 @@ def main() -> None:
         executor = Executor(
             open_store(args.store), root=args.root, registry=args.registry, name=args.name
         ).start()
-    except SettingsError as exc:
+    except (SettingsError, RunUserError) as exc:
         parser.exit(2, f"{parser.prog}: {exc}\n")
     print(f"executor {executor.name} ready", flush=True)
     done.wait()

@@ -191,7 +191,7 @@ def mount_inputs(
 
 
 def _readable(folder: Path) -> None:
-    """Folders 0755, files at least 0444: the model's user (65534) must read them."""
+    """Folders 0755, files at least 0444: the model's user (MLK_RUN_USER) must read them."""
     for root, dirs, files in os.walk(folder):
         os.chmod(root, 0o755)
         for name in files:

@@ -4,6 +4,8 @@ platform whose run user must not be root: each ends with a verdict that says wha
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -67,6 +69,16 @@ def test_a_root_run_user_is_refused_when_the_executor_is_made(empty_store, tmp_p
         Executor(empty_store, settings=fast_settings(run_user=user), root=tmp_path / "runs")
     assert "MLK_RUN_USER" in str(caught.value) and "65534:65534" in str(caught.value)
     assert not (tmp_path / "runs").exists()  # refused before anything was made
+
+
+def test_an_executor_process_with_a_root_run_user_stops_with_the_reason_not_a_traceback(tmp_path):
+    env = {**os.environ, "MLK_RUN_USER": "0:0", "MLK_DATA_DIR": str(tmp_path / "data")}
+    done = subprocess.run(
+        [sys.executable, "-m", "mlrun_kernel.runs"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert "MLK_RUN_USER is '0:0': model containers must not run as root" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 @pytest.mark.parametrize("user", ["nobody", "ana:ana", "12x", "1000:1000:1000", ""])
