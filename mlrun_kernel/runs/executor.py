@@ -77,6 +77,7 @@ from mlrun_kernel.runs.limits import (
 )
 from mlrun_kernel.runs.logs import LogHub, LogRecorder, RunLogEntry, stored_lines
 from mlrun_kernel.runs.outputs import OutputReport, collect_outputs, outputs_size
+from mlrun_kernel.runs.outputs_fs import CappedOutputs, OutputsFilesystemError, capped_fs_problem
 from mlrun_kernel.runs.record import RunInfo, RunPage
 from mlrun_kernel.runs.record import run_info as _info
 from mlrun_kernel.runs.reuse import find_reusable, reuse_key
@@ -730,6 +731,8 @@ class Executor:
             try:
                 if remove_container and worker.handle is not None:
                     self._remove_container(worker.handle)
+                if remove_container:  # ended without collection (cancelled, stuck): no mount left
+                    self._quiet(CappedOutputs(Path(run.storage)).discard)
             finally:
                 recorder.close()
                 with self._lock:
@@ -833,6 +836,11 @@ class Executor:
         if not self._move(run.id, RunState.STARTING):
             raise _Cancelled()
         spec = self._container_spec(run)
+        if (problem := self._outputs_fs_problem()) is not None:
+            recorder.system(
+                f"outputs cap measured every {self.settings.outputs_check_seconds:g} s "
+                f"(no size-limited file system: {problem})"
+            )
         handle = self._bounded(
             "starting",
             settings.stuck_starting_seconds,
@@ -851,15 +859,21 @@ class Executor:
     def _container_spec(self, run: Run) -> ContainerSpec:
         run_dir = Path(run.storage)
         outputs = run_dir / "outputs"
-        if outputs.exists():  # a retry: start from an empty folder again
+        capped = CappedOutputs(run_dir)
+        capped.discard()  # a retry: start from an empty folder again
+        if outputs.exists():
             shutil.rmtree(outputs)
-        outputs.mkdir(parents=True)
+        run_dir.mkdir(parents=True, exist_ok=True)
         run_dir.chmod(0o755)
-        try:
-            os.chown(outputs, self.run_user.uid, self.run_user.gid)  # the model's, not a fixed uid
-            outputs.chmod(0o755)
-        except PermissionError:
-            outputs.chmod(0o777)
+        if self._outputs_fs_problem() is None:  # the cap holds while the model writes
+            capped.prepare(self.settings.outputs_max_bytes, self.run_user.uid, self.run_user.gid)
+        else:
+            outputs.mkdir()
+            try:
+                os.chown(outputs, self.run_user.uid, self.run_user.gid)  # the model's, not a fixed uid
+                outputs.chmod(0o755)
+            except PermissionError:
+                outputs.chmod(0o777)
         params = run_dir / "params.json"
         params.write_text(json.dumps(run.parameters, indent=2, ensure_ascii=False))
         params.chmod(0o444)
@@ -898,6 +912,44 @@ class Executor:
             network=bool(res["network"]),
             gpus=int(res["gpus"]),
         )
+
+    def _outputs_fs_problem(self) -> str | None:
+        """Why outputs get a plain folder measured by polls instead of a size-limited file system.
+
+        ``MLK_OUTPUTS_FILESYSTEM=capped`` makes that an error instead of a fallback.
+        """
+        choice = self.settings.outputs_filesystem
+        if choice == "folder":
+            return "MLK_OUTPUTS_FILESYSTEM=folder"
+        problem = capped_fs_problem()
+        if problem is None and not self.backend.outputs_on_this_host():
+            problem = f"the {self.backend.name} backend's containers do not see this host's mounts"
+        if problem is not None and choice == "capped":
+            raise OutputsFilesystemError(
+                f"cannot give the run a size-limited outputs folder: {problem} "
+                "(set MLK_OUTPUTS_FILESYSTEM=auto to fall back to measuring it)"
+            )
+        return problem
+
+    def _collect(self, run: Run) -> OutputReport:
+        """Check the outputs in place, then keep what passed on a plain folder (see outputs_fs)."""
+        capped = CappedOutputs(Path(run.storage))
+        capped.ensure_mounted()
+        report = collect_outputs(capped.folder, max_bytes=self.settings.outputs_max_bytes)
+        lost = capped.seal([f["path"] for f in report.files])
+        if lost:
+            report.warnings.extend(lost.values())
+            report.files = [f for f in report.files if f["path"] not in lost]
+            report.total_bytes = sum(int(f["size"]) for f in report.files)
+        return report
+
+    def _attach(self, handle: str) -> OutputStream | None:
+        """The container's output before it starts; None (follow its log instead) if that fails."""
+        try:
+            return self.backend.attach(handle)
+        except Exception as exc:  # noqa: BLE001 - the log endpoint still works, only slower
+            log.warning("cannot attach to %s (%s); following its log instead", handle[:12], exc)
+            return None
 
     def _follow_logs(self, handle: str, recorder: LogRecorder, lost: threading.Event) -> None:
         try:
@@ -1034,7 +1086,7 @@ class Executor:
             "collecting",
             self.settings.stuck_collecting_seconds,
             _Worker(run_id=run.id),
-            lambda: collect_outputs(Path(run.storage) / "outputs", max_bytes=self.settings.outputs_max_bytes),
+            lambda: self._collect(run),
         )
         limited = self._hit_process_limit(worker, run, outcome, status)
         state, reason = self._verdict(run, outcome, status, report, worker, limited=limited)
@@ -1078,7 +1130,7 @@ class Executor:
         if outcome == _Outcome.TIMED_OUT:
             limit = format_duration(run.resources["timeout_seconds"])
             return RunState.TIMED_OUT, f"timed out after {limit}" + (f"; {pids}" if limited else "")
-        if outcome == _Outcome.OVER_CAP or (report.over_cap and status and status.exit_code == 0):
+        if outcome == _Outcome.OVER_CAP or report.over_cap:
             return RunState.FAILED, (
                 f"outputs over the cap of {format_bytes(self.settings.outputs_max_bytes)}"
             )

@@ -71,6 +71,13 @@ class RunSettings(MlkSettings):
     outputs_max_bytes: int = Field(
         default=2048 * MiB, ge=1, description="Total size of a run's collected outputs."
     )
+    outputs_filesystem: Literal["auto", "capped", "folder"] = Field(
+        default="auto",
+        description="How the outputs cap holds while a model writes: 'capped' (each run's outputs "
+        "on an ext4 image of the cap's size: needs root, loop devices and a backend whose "
+        "containers see this host's mounts), 'folder' (a plain folder measured every "
+        "MLK_OUTPUTS_CHECK_SECONDS), 'auto' (capped where possible, else folder).",
+    )
     outputs_check_seconds: float = Field(
         default=2.0, gt=0, description="How often a running run's outputs are measured."
     )

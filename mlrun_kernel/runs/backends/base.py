@@ -142,6 +142,10 @@ class Backend(ABC):
     def list_runs(self, executor: str | None = None) -> list[Handle]:
         """Every container this platform made (label ``io.mlkernel.run-id``)."""
 
+    def outputs_on_this_host(self) -> bool:
+        """Whether the containers see this host's mounts (so outputs can be a mounted file system)."""
+        return True
+
     def sweep(self, *, executor: str, storage: str, active: set[str]) -> list[str]:
         """Remove what runs of ``executor`` left besides containers (networks, firewall rules)
         when their run is not in ``active``; returns those run ids. Called by reconcile."""

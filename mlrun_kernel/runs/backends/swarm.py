@@ -105,6 +105,13 @@ class SwarmBackend(Backend):
         container_id = (task or {}).get("Status", {}).get("ContainerStatus", {}).get("ContainerID")
         return fork_rejected(container_id) if container_id else None
 
+    def outputs_on_this_host(self) -> bool:
+        """Only a one-node swarm runs its tasks where this host's mounts are."""
+        try:
+            return len(engine_call("listing nodes", self.api.nodes)) == 1
+        except Exception:  # noqa: BLE001 - cannot tell: assume the tasks are elsewhere
+            return False
+
     def pull(self, image: str, on_progress: PullProgress | None = None) -> None:
         """Nodes pull when their task starts; pulling here on the manager checks the image early."""
         self.local.pull(image, on_progress)
