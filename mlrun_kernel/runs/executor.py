@@ -52,6 +52,7 @@ from mlrun_kernel.runs.backends.base import (
     ExitStatus,
     Handle,
     Mount,
+    OutputStream,
 )
 from mlrun_kernel.runs.errors import (
     EngineUnavailable,
@@ -75,6 +76,7 @@ from mlrun_kernel.runs.limits import (
     format_duration,
     run_settings,
 )
+from mlrun_kernel.runs.logfile import index_for
 from mlrun_kernel.runs.logs import LogHub, LogRecorder, RunLogEntry, stored_lines
 from mlrun_kernel.runs.outputs import OutputReport, collect_outputs, outputs_size
 from mlrun_kernel.runs.outputs_fs import CappedOutputs, OutputsFilesystemError, capped_fs_problem
@@ -85,6 +87,7 @@ from mlrun_kernel.runs.run_user import parse_run_user
 from mlrun_kernel.runs.states import ACTIVE, TERMINAL, RunState, can_move
 from mlrun_kernel.spec import ManifestError, ParameterError, parse_manifest, validate_parameters
 from mlrun_kernel.store import Store
+from mlrun_kernel.store.busy import retry_busy
 from mlrun_kernel.store.models import Run, RunEvent, RunExecutor
 from mlrun_kernel.store.types import utcnow
 
@@ -147,6 +150,8 @@ class _Worker:
     cancel: threading.Event = field(default_factory=threading.Event)
     detach: threading.Event = field(default_factory=threading.Event)
     cancel_reason: str = "cancelled"
+    output: OutputStream | None = None
+    """The container's output, attached before start (None: its log is followed instead)."""
 
 
 class _Stuck(Exception):
@@ -364,26 +369,25 @@ class Executor:
 
     def follow(self, run_id: str, *, after: int = 0, poll: float = 0.25) -> Iterator[RunLogEntry]:
         """Every log line from ``after`` on, live, until the run ends."""
-        sub = self.hub.subscribe(run_id)
-        last = after
+        sub = self.hub.subscribe(run_id)  # wakes us when this process's recorder writes
+        last, batch = after, 10_000
         try:
             while True:
-                for entry in stored_lines(self.store, run_id, after=last):
+                with self.store.session() as s:
+                    state = s.scalar(select(Run.state).where(Run.id == run_id))
+                if state is None:
+                    raise RunNotFound(run_id)
+                ended = RunState(state).terminal  # the log is complete before a run ends
+                lines = stored_lines(self.store, run_id, after=last, limit=batch)
+                for entry in lines:
                     last = entry.seq
                     yield entry
-                if self.get(run_id).terminal:
-                    for entry in stored_lines(self.store, run_id, after=last):
-                        last = entry.seq
-                        yield entry
+                if len(lines) == batch:
+                    continue
+                if ended:
                     return
-                item = sub.get(timeout=poll)
-                while item is not None:
-                    if item.seq == last + 1:
-                        last = item.seq
-                        yield item
-                    elif item.seq > last + 1:
-                        break  # missed some: catch up from the store
-                    item = sub.get(timeout=0) if not sub.queue.empty() else None
+                if not lines:
+                    sub.wait(poll)  # another process's recorder: seen at the next poll
         finally:
             sub.close()
 
@@ -466,12 +470,15 @@ class Executor:
         with self.store.session() as s:
             run = s.get(Run, run_id)
             assert run is not None
-            storage = run.storage
+            storage, log_file = run.storage, run.log_path
             shared = s.scalar(select(func.count()).where(Run.storage == storage, Run.id != run_id))
             s.delete(run)
         self._release(run_id)
         if not shared:
             shutil.rmtree(storage, ignore_errors=True)
+        elif log_file:  # the storage stays for the runs that reuse it; the log was this run's
+            for path in (Path(log_file), index_for(Path(log_file))):
+                path.unlink(missing_ok=True)
 
     # ------------------------------------------------------------------ store moves
 
@@ -490,43 +497,69 @@ class Executor:
         before anyone waiting is told. Never before: a claim could take a queued run
         between the release and a cancel that then loses, and run it unprotected.
         """
-        now = utcnow()
-        with self.store.session() as s:
-            run = s.get(Run, run_id, with_for_update=True)
-            if run is None:
-                return False
-            current = RunState(run.state)
-            if only_from is not None and current not in only_from:
-                return False
-            if current == state and not fields:
-                return False
-            if current != state and not can_move(current, state):
-                return False
-            run.state = state.value
-            run.state_changed_at = now
-            run.reason = reason
-            if state in TERMINAL:
-                run.finished_at = now
-            for key, value in fields.items():
-                setattr(run, key, value)
-            if current != state:
-                s.add(RunEvent(run_id=run_id, at=now, state=state.value, reason=reason))
+        moved = None
+        while moved is None:  # None: the state changed under us (another process); look again
+            moved = retry_busy(
+                lambda: self._record_move(run_id, state, reason, only_from, fields),
+                what=f"moving run {run_id} to {state.value}",
+            )
+        if not moved:
+            return False
         if state in TERMINAL:
             self._release(run_id)
         with self._changed:
             self._changed.notify_all()
         return True
 
-    def _update(self, run_id: str, **fields: Any) -> None:
+    def _record_move(
+        self,
+        run_id: str,
+        state: RunState,
+        reason: str | None,
+        only_from: set[RunState] | None,
+        fields: dict[str, Any],
+    ) -> bool | None:
+        """One transaction of :meth:`_move`: the UPDATE names the state it saw, so two
+        processes sharing a SQLite file (no row locks) cannot both move the run."""
+        now = utcnow()
         with self.store.session() as s:
-            s.execute(update(Run).where(Run.id == run_id).values(**fields))
+            seen = s.scalar(select(Run.state).where(Run.id == run_id).with_for_update())
+            if seen is None:
+                return False
+            current = RunState(seen)
+            if only_from is not None and current not in only_from:
+                return False
+            if current == state and not fields:
+                return False
+            if current != state and not can_move(current, state):
+                return False
+            values: dict[str, Any] = {"state": state.value, "state_changed_at": now, "reason": reason}
+            if state in TERMINAL:
+                values["finished_at"] = now
+            values.update(fields)
+            done = s.execute(update(Run).where(Run.id == run_id, Run.state == seen).values(**values))
+            if getattr(done, "rowcount", 0) != 1:
+                return None
+            if current != state:
+                s.add(RunEvent(run_id=run_id, at=now, state=state.value, reason=reason))
+        return True
+
+    def _update(self, run_id: str, **fields: Any) -> None:
+        def once() -> None:
+            with self.store.session() as s:
+                s.execute(update(Run).where(Run.id == run_id).values(**fields))
+
+        retry_busy(once, what=f"updating run {run_id}")
 
     def _release(self, run_id: str) -> None:
         with self.store.session() as s:
             run = s.get(Run, run_id)
             inputs = dict(run.inputs or {}) if run else {}
         with contextlib.suppress(Exception):
-            release_inputs(self.store, self.data_dir, run_id, inputs)
+            retry_busy(
+                lambda: release_inputs(self.store, self.data_dir, run_id, inputs),
+                what=f"releasing the datasets of run {run_id}",
+            )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -583,20 +616,25 @@ class Executor:
         if not force and now - self._last_beat < self.settings.heartbeat_seconds:
             return
         self._last_beat = now
-        with self.store.session() as s:
-            row = s.get(RunExecutor, self.name)
-            if row is None:
-                s.add(RunExecutor(name=self.name, instance=self.instance))
-            else:
-                row.instance = self.instance
-                row.heartbeat_at = utcnow()
+
+        def beat() -> None:
+            with self.store.session() as s:
+                row = s.get(RunExecutor, self.name)
+                if row is None:
+                    s.add(RunExecutor(name=self.name, instance=self.instance))
+                else:
+                    row.instance = self.instance
+                    row.heartbeat_at = utcnow()
+
+        retry_busy(beat, what=f"beating the heartbeat of executor {self.name}")
 
     def _schedule_loop(self) -> None:
         while not self._stopping.is_set():
             try:
                 self._tick()
-            except Exception:  # noqa: BLE001 - a store hiccup must not stop the scheduler
-                log.exception("run scheduler tick failed")
+            except Exception as exc:  # noqa: BLE001 - a store hiccup must not stop the scheduler
+                log.warning("run scheduler tick failed (tried again in 0.5 s): %s", exc)
+                log.debug("run scheduler tick failed", exc_info=True)
             self._wake.wait(0.5)
             self._wake.clear()
 
@@ -698,6 +736,7 @@ class Executor:
             hub=self.hub,
             max_bytes=self.settings.log_max_bytes,
             max_line_bytes=self.settings.log_max_line_bytes,
+            storage=Path(run.storage),
         )
         remove_container = True
         try:
@@ -724,7 +763,8 @@ class Executor:
         except InfrastructureError as exc:
             self._retry_or_fail(worker, exc, recorder)
         except Exception as exc:  # noqa: BLE001 - the run must end, whatever broke
-            log.exception("run %s failed inside the executor", run_id)
+            log.error("run %s failed inside the executor: %s: %s", run_id, type(exc).__name__, exc)
+            log.debug("run %s failed inside the executor", run_id, exc_info=True)
             reason = f"internal error: {type(exc).__name__}: {exc}"
             self._end(worker, recorder, RunState.FAILED, reason)
         finally:
@@ -734,6 +774,8 @@ class Executor:
                 if remove_container:  # ended without collection (cancelled, stuck): no mount left
                     self._quiet(CappedOutputs(Path(run.storage)).discard)
             finally:
+                if worker.output is not None:
+                    worker.output.close()
                 recorder.close()
                 with self._lock:
                     self._workers.pop(run_id, None)
@@ -850,6 +892,7 @@ class Executor:
         )
         worker.handle = handle
         self._update(run.id, container=handle)
+        worker.output = self._attach(handle)
         engine_started = self.backend.engine_started_at()
         self._bounded("starting", settings.stuck_starting_seconds, worker, lambda: self.backend.start(handle))
         if worker.cancel.is_set():
@@ -951,26 +994,66 @@ class Executor:
             log.warning("cannot attach to %s (%s); following its log instead", handle[:12], exc)
             return None
 
-    def _follow_logs(self, handle: str, recorder: LogRecorder, lost: threading.Event) -> None:
+    def _follow_logs(
+        self,
+        handle: str,
+        recorder: LogRecorder,
+        lost: threading.Event,
+        output: OutputStream | None = None,
+    ) -> None:
         try:
+            if output is not None:
+                for stream, data in output:
+                    recorder.add_output(stream, data)
+                recorder.end_output()
+                return
             for line in self.backend.logs(handle, since=recorder.resume_after):
                 recorder.add(line)
         except EngineUnavailable:
             lost.set()
-        except Exception:  # noqa: BLE001 - the log is best effort; the run goes on
-            log.exception("log stream of %s failed", handle)
+        except Exception as exc:  # noqa: BLE001 - the log is best effort; the run goes on
+            log.warning("log stream of %s failed: %s", handle[:12], exc)
+            log.debug("log stream of %s failed", handle, exc_info=True)
 
     def _start_log_thread(
-        self, handle: str, recorder: LogRecorder, lost: threading.Event
+        self,
+        handle: str,
+        recorder: LogRecorder,
+        lost: threading.Event,
+        output: OutputStream | None = None,
     ) -> threading.Thread:
         thread = threading.Thread(
             target=self._follow_logs,
-            args=(handle, recorder, lost),
+            args=(handle, recorder, lost, output),
             daemon=True,
             name=f"mlk-logs-{handle[:12]}",
         )
         thread.start()
         return thread
+
+    def _drain_log(
+        self,
+        handle: str,
+        recorder: LogRecorder,
+        thread: threading.Thread,
+        output: OutputStream | None,
+        broken: bool,
+    ) -> None:
+        """After exit: the rest of the log. A stream still delivering is given the time it
+        needs; one that broke (or stalled) is followed again from its last stored line."""
+        seen = -1
+        while thread.is_alive() and recorder.received != seen:
+            seen = recorder.received
+            thread.join(timeout=10 if output is None else 2)
+        if thread.is_alive():
+            broken = True
+            if output is not None:
+                output.close()
+                thread.join(timeout=2)
+        if (broken or thread.is_alive()) and not recorder.truncated:
+            recorder.resume()
+            retry = self._start_log_thread(handle, recorder, threading.Event())
+            retry.join(timeout=10)
 
     def _supervise(self, worker: _Worker, run: Run, recorder: LogRecorder) -> tuple[str, ExitStatus | None]:
         """Follow the running container until it exits, is cancelled, times out or overflows."""
@@ -978,7 +1061,7 @@ class Executor:
         assert handle is not None
         settings = self.settings
         lost = threading.Event()
-        log_thread = self._start_log_thread(handle, recorder, lost)
+        log_thread = self._start_log_thread(handle, recorder, lost, worker.output)
         started = run.started_at or utcnow()
         deadline = started + timedelta(seconds=int(run.resources["timeout_seconds"]))
         cap = settings.outputs_max_bytes
@@ -993,6 +1076,8 @@ class Executor:
                 outcome = _Outcome.CANCELLED
                 self._quiet(self.backend.stop, handle, settings.stop_grace_seconds)
             left = (deadline - utcnow()).total_seconds()
+            if left <= 0 and outcome is None and (status := self._exited_by(handle, deadline)):
+                break  # it ended in time; this loop only saw it late
             if left <= 0 and outcome is None:
                 outcome = _Outcome.TIMED_OUT
                 recorder.system(
@@ -1017,11 +1102,7 @@ class Executor:
                     recorder.system(f"outputs passed the cap of {format_bytes(cap)}; stopping the run")
                     self._quiet(self.backend.stop, handle, 0)
         # Exited: drain the log (a broken stream is followed again from where it stopped).
-        log_thread.join(timeout=10)
-        if lost.is_set() or log_thread.is_alive():
-            recorder.resume()
-            retry = self._start_log_thread(handle, recorder, threading.Event())
-            retry.join(timeout=10)
+        self._drain_log(handle, recorder, log_thread, worker.output, lost.is_set() or engine_lost)
         if engine_lost or self._engine_restarted_since(run):
             engine_lost = True
         elif outcome is None and status.exit_code in (137, 143) and not status.oom_killed:
@@ -1034,6 +1115,16 @@ class Executor:
             killed_by_engine = engine_lost and status.exit_code != 0
             outcome = _Outcome.ENGINE_LOST if killed_by_engine else _Outcome.EXITED
         return outcome, status
+
+    def _exited_by(self, handle: str, deadline: datetime) -> ExitStatus | None:
+        """The container's exit status if it exited no later than ``deadline``."""
+        try:
+            status = self.backend.wait(handle, 0.01)
+        except Exception:  # noqa: BLE001 - unknown: the time limit applies
+            return None
+        if status is None or (status.finished_at is not None and status.finished_at > deadline):
+            return None
+        return status
 
     def _engine_going_down(self, worker: _Worker, run: Run, watch: float = 3.0) -> bool:
         deadline = time.monotonic() + watch

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -91,6 +91,14 @@ class LogLine:
 PullProgress = Callable[[dict[str, Any]], None]
 
 
+class OutputStream(Protocol):
+    """A container's stdout/stderr as ``(stream, bytes)`` chunks until it exits; ``close`` ends it."""
+
+    def __iter__(self) -> Iterator[tuple[str, bytes]]: ...
+
+    def close(self) -> None: ...
+
+
 class Backend(ABC):
     """Runs model containers. Errors the platform should retry are ``InfrastructureError``."""
 
@@ -126,6 +134,11 @@ class Backend(ABC):
     @abstractmethod
     def logs(self, handle: str, *, since: datetime | None = None) -> Iterator[LogLine]:
         """Follow the log from ``since`` (exclusive of nothing: callers drop repeats) to the end."""
+
+    def attach(self, handle: str) -> OutputStream | None:
+        """Before ``start``: the container's raw output as it is written (what ``docker run``
+        reads), or None where the backend cannot; the executor then follows :meth:`logs`."""
+        return None
 
     @abstractmethod
     def stop(self, handle: str, grace: float) -> None:

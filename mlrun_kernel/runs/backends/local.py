@@ -22,6 +22,7 @@ import requests
 from docker.errors import APIError, ImageNotFound, NotFound
 from docker.types import DeviceRequest
 
+from mlrun_kernel.runs.backends.attach import AttachedOutput
 from mlrun_kernel.runs.backends.base import (
     LABEL_EXECUTOR,
     LABEL_RUN,
@@ -31,6 +32,7 @@ from mlrun_kernel.runs.backends.base import (
     ExitStatus,
     Handle,
     LogLine,
+    OutputStream,
     PullProgress,
 )
 from mlrun_kernel.runs.backends.engine import engine_call, log_frames, log_line, parse_engine_time
@@ -253,6 +255,10 @@ class LocalBackend(Backend):
                     removed.append(run_id)
         self.firewall.sweep()
         return removed
+
+    def attach(self, handle: str) -> OutputStream | None:
+        """Attached before start, as ``docker run`` is: the log endpoint is far slower (attach.py)."""
+        return engine_call("attaching to the container", lambda: AttachedOutput(self.api, handle))
 
     def start(self, handle: str) -> None:
         engine_call("starting the container", lambda: self.api.start(handle))

@@ -1,4 +1,4 @@
-"""Run tables (migration 0003): runs, their state history, their logs, the executors."""
+"""Run tables (migrations 0003, 0005): runs, their state history, their logs, the executors."""
 
 from __future__ import annotations
 
@@ -69,6 +69,8 @@ class Run(Base):
     log_lines: Mapped[int] = mapped_column(Integer, default=0)
     log_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     log_truncated: Mapped[bool] = mapped_column(default=False)
+    log_path: Mapped[str | None] = mapped_column(String(1024), default=None)
+    """The run's append-only log file (migration 0005); None: its lines are in ``run_log_lines``."""
 
 
 class RunEvent(Base):
@@ -84,7 +86,7 @@ class RunEvent(Base):
 
 
 class RunLogLine(Base):
-    """One line a run's container printed, stamped with the engine's time."""
+    """One line a run's container printed, for runs recorded before log files (migration 0005)."""
 
     __tablename__ = "run_log_lines"
     __table_args__ = (Index("ix_run_log_lines_run_seq", "run_id", "seq", unique=True),)
