@@ -1,8 +1,8 @@
 """A model run on Docker Swarm is as hardened as one on the local engine, or refused.
 
 The swarm is a one-node swarm on the suite's private engine (see engines.py),
-so the shared engine is never turned into one. What the swarm API before
-1.46 cannot express (no-new-privileges per service) is said in docs/runs.md.
+so the shared engine is never turned into one. What the swarm API 1.41
+cannot express (no-new-privileges per service) is said in docs/runs.md.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ The local engine and Swarm express these through different APIs (host config
 versus a service's task template), but the values come from here, so the two
 cannot drift apart:
 
-- every capability dropped, ``no-new-privileges`` (local engine; Swarm before
-  API 1.46 has no per-service option: see docs/runs.md);
+- every capability dropped, ``no-new-privileges`` (local engine; the Swarm
+  service API 1.41 has no per-service option: see docs/runs.md);
 - an init process reaping the model's children;
 - a read-only root file system with a small writable ``/tmp`` (tmpfs,
   ``nosuid``/``nodev``), so a model can write scratch files but not change

@@ -15,8 +15,8 @@ Hardening through the swarm API (1.41), from :mod:`.hardening` like the
 local backend's: non-root user, every capability dropped, pids/memory/CPU
 limits, an init process, a read-only root file system with a tmpfs ``/tmp``
 (size-limited; the swarm API sets no ``nosuid``/``nodev`` on it), and a
-network of the run's own with no route out. What differs: Swarm before API
-1.46 has no no-new-privileges option per service (set
+network of the run's own with no route out. What differs: the service API
+1.41 has no no-new-privileges option per service (set
 ``"no-new-privileges": true`` in each node's daemon.json), and runs whose
 manifest asks for network are refused (a task's way out, the node's
 ``docker_gwbridge``, reaches the host; see docs/runs.md).
