@@ -153,5 +153,11 @@ class RegistrySeeder:
             OCI_INDEX,
         )
 
+    def __enter__(self) -> RegistrySeeder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         self.http.close()

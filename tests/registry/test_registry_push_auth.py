@@ -157,3 +157,57 @@ def test_a_library_push_uses_the_configured_access(
         writer.delete_manifest("team/locked", build.digest)
     with RegistryClient(registry.url) as reader:
         assert reader.tags("team/locked") == []
+
+
+def test_the_catalog_reads_a_registry_that_wants_auth_with_the_configured_credentials(
+    registry: RegistryProcess, tmp_path: Path
+) -> None:
+    """Any v2 registry with basic auth: here the push side, which answers nobody anonymously."""
+    from mlrun_kernel.catalog import list_models, sync_catalog
+    from mlrun_kernel.store import open_store
+    from tests.model_labels import model_labels
+
+    with registry.seeder() as seeder:
+        seeder.image("team/churn", "1.0.0", model_labels("Churn"))
+    store = open_store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    try:
+        with RegistryClient(registry.push_url, retries=0) as anonymous:
+            report = sync_catalog(store, anonymous)
+        assert report.error and "HTTP 401" in report.error and "no credentials were given" in report.error
+        user, password = registry.credentials
+        with RegistryClient(registry.push_url, username=user, password=password) as authed:
+            assert sync_catalog(store, authed).error is None
+        assert [m.name for m in list_models(store)] == ["team/churn"]
+    finally:
+        store.close()
+
+
+def test_an_older_open_registry_on_the_pull_address_is_restarted_read_only(registry: RegistryProcess) -> None:
+    """Upgrading a machine whose `make up` ran the open registry: the next start closes it."""
+    import time
+
+    registry.stop()
+    pull_side = (registry.state / "config.yml").read_text()
+    config = pull_side.replace("readonly:\n      enabled: true", "readonly:\n      enabled: false")
+    assert config != pull_side
+    (registry.state / "config-open.yml").write_text(config)  # writable, no auth: as before
+    with open(registry.state / "registry.log", "ab") as log:
+        old = subprocess.Popen(
+            ["docker-registry", "serve", str(registry.state / "config-open.yml")], stdout=log, stderr=log
+        )
+    (registry.state / "registry.pid").write_text(f"{old.pid}\n")
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{registry.url}/v2/").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert httpx.post(f"{registry.url}/v2/team/x/blobs/uploads/").status_code == 202  # open, as before
+        registry.start()
+        assert old.wait(timeout=10) is not None
+        assert httpx.post(f"{registry.url}/v2/team/x/blobs/uploads/").status_code == 405
+        assert httpx.post(f"{registry.push_url}/v2/team/x/blobs/uploads/").status_code == 401
+    finally:
+        old.kill()
+        old.wait()
