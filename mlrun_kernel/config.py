@@ -256,7 +256,8 @@ class ClientSettings(MlkSettings):
     )
     user: str | None = Field(
         default=None,
-        description="Whom the embedded `mlk datasets` acts as (default: the OS user name).",
+        description="Whom the embedded `mlk` acts as (unset: the user name the hub, in "
+        "JUPYTERHUB_USER, or the OS gives).",
     )
     shared_password: str | None = Field(
         default=None,
