@@ -10,6 +10,7 @@ with the ``CallerDep`` annotation.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
@@ -45,6 +46,7 @@ class Platform:
     registry_host: str
     executor: Executor | None = None
     browser: BrowserLogin | None = None
+    clock: Callable[[], float] = time.time  # what signed URLs expire by; tests move their own
 
 
 def get_platform(request: Request) -> Platform:
