@@ -26,6 +26,7 @@ say what went wrong: ``AuthenticationFailed`` (401), ``PermissionDenied``
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import time
@@ -37,7 +38,8 @@ from typing import IO, Any, TypedDict, cast
 import httpx
 
 DEFAULT_SERVICE_URL = "http://127.0.0.1:8000/services/models/"
-CHUNK_BYTES = 8 * 1024 * 1024
+CHUNK_BYTES = 256 * 1024 * 1024  # bytes per upload request, streamed in PIECE_BYTES pieces
+PIECE_BYTES = 1024 * 1024
 TERMINAL_STATES = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
 
 
@@ -225,6 +227,29 @@ def _once(data: bytes) -> Iterator[bytes]:
     yield data
 
 
+class _Part:
+    """Up to ``limit`` bytes of ``read``, as an iterator of pieces: one request's body.
+
+    Only one piece is held at a time, so a request of hundreds of MiB costs the
+    client a piece of memory. ``sent`` counts what was handed out; ``ended`` says
+    the source ran dry.
+    """
+
+    def __init__(self, read: Any, limit: int) -> None:
+        self._read, self._left = read, limit
+        self.sent, self.ended = 0, False
+
+    def __iter__(self) -> Iterator[bytes]:
+        while self._left > 0:
+            piece = self._read(min(PIECE_BYTES, self._left))
+            if not piece:
+                self.ended = True
+                return
+            self._left -= len(piece)
+            self.sent += len(piece)
+            yield piece
+
+
 def _when(value: datetime | str | None) -> str | None:
     return value.isoformat() if isinstance(value, datetime) else value
 
@@ -367,14 +392,17 @@ class Client:
         # lives until the cyclic garbage collector runs, which big bytes objects do
         # not trigger. Holding the bytes directly, a 1 GiB upload grew the process
         # to 600 MiB; this way each chunk is freed as soon as it is sent.
+        return self._send_body(upload_id, offset, _once(data), len(data))
+
+    def _send_body(self, upload_id: str, offset: int, body: Iterable[bytes], length: int | None) -> Upload:
+        """One PATCH of ``body`` at ``offset`` (chunked when ``length`` is unknown)."""
+        headers = {"Content-Type": "application/octet-stream"}
+        if length is not None:
+            headers["Content-Length"] = str(length)
         return cast(
             Upload,
             self._json(
-                "PATCH",
-                f"api/uploads/{upload_id}",
-                params={"offset": offset},
-                content=_once(data),
-                headers={"Content-Type": "application/octet-stream", "Content-Length": str(len(data))},
+                "PATCH", f"api/uploads/{upload_id}", params={"offset": offset}, content=body, headers=headers
             ),
         )
 
@@ -414,14 +442,17 @@ class Client:
     ) -> DatasetVersion:
         """Upload a file (path, binary file object or bytes) as the next version of ``name``.
 
-        Sent in chunks, never read whole into memory; ``resume`` (an upload id)
-        continues an interrupted upload from where the service says it stopped.
+        Sent in requests of ``chunk_bytes``, each streamed in pieces of
+        ``PIECE_BYTES``, so the file is never read whole into memory; ``resume``
+        (an upload id) continues an interrupted upload from where the service
+        says it stopped. Few large requests keep the transfer at the speed of the
+        wire (the service checkpoints within a request).
         """
         opened = False
         if isinstance(source, bytes):
             size: int | None = len(source)
             filename = filename or name
-            stream: IO[bytes] | None = None
+            stream: IO[bytes] = io.BytesIO(source)
         elif isinstance(source, (str, os.PathLike)):
             path = Path(source)
             size, filename = path.stat().st_size, filename or path.name
@@ -432,20 +463,19 @@ class Client:
         try:
             upload = self.upload_status(resume) if resume else self.start_upload(filename, size)
             offset = upload["received"]
-            if isinstance(source, bytes):
-                pieces: Iterable[bytes] = (
-                    source[i : i + chunk_bytes] for i in range(offset, len(source), chunk_bytes)
-                )
-            else:
-                assert stream is not None
-                if offset:
-                    stream.seek(offset)
-                pieces = iter(lambda: stream.read(chunk_bytes), b"")
-            for piece in pieces:
-                upload = self.send_chunk(upload["id"], offset, piece)
+            if offset:
+                stream.seek(offset)
+            while size is None or offset < size:
+                length = None if size is None else min(chunk_bytes, size - offset)
+                part = _Part(stream.read, chunk_bytes if length is None else length)
+                upload = self._send_body(upload["id"], offset, part, length)
+                if upload["received"] != offset + part.sent:  # the service kept less: go back
+                    stream.seek(upload["received"])
                 offset = upload["received"]
+                if part.ended or part.sent == 0:
+                    break
         finally:
-            if opened and stream is not None:
+            if opened:
                 stream.close()
         return self.complete_upload(
             upload["id"], name, description=description, visibility=visibility, group=group, unpack=unpack

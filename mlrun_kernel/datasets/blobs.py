@@ -73,11 +73,22 @@ def iter_chunks(source: Any, chunk_bytes: int) -> Iterator[Chunk]:
             yield piece
 
 
-def write_all(fd: int, data: Chunk) -> None:
+def write_all(fd: int, data: Chunk | list[Chunk]) -> int:
+    """Write ``data`` (one piece, or a list of pieces in one ``writev``) at the fd's position."""
+    if isinstance(data, list):
+        total = sum(len(piece) for piece in data)
+        written = os.writev(fd, data) if data else 0
+        if written < total:  # a short writev: the rest piece by piece
+            rest = memoryview(b"".join(data))[written:]
+            while rest:
+                rest = rest[os.write(fd, rest) :]
+        return total
     view = memoryview(data)
+    total = len(view)
     while view:
         written = os.write(fd, view)
         view = view[written:]
+    return total
 
 
 class TrailingHasher:
@@ -99,6 +110,11 @@ class TrailingHasher:
         self._cond = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="mlk-sha256", daemon=True)
         self._thread.start()
+
+    @property
+    def position(self) -> int:
+        """Bytes before this offset are hashed (read back) already."""
+        return self._pos
 
     def written_until(self, end: int) -> None:
         with self._cond:

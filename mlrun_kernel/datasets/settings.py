@@ -38,7 +38,7 @@ class DatasetSettings(MlkSettings):
         "written and hashed back are fastest (256 KiB: 1 GiB in 0.6 s; 8 MiB: 0.9-2 s).",
     )
     upload_checkpoint_bytes: int = Field(
-        default=256 * MiB,
+        default=32 * MiB,
         ge=4096,
         description="While a stream is received, progress is fsynced and recorded this often, "
         "so a crash loses at most this much; larger is faster.",

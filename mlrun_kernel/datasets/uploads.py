@@ -115,6 +115,13 @@ class _Landing:
     ``every`` bytes in a background thread (so the copy does not stall while the
     disk catches up), and once more on leaving, whatever happened, covering every
     byte written (so it supersedes a periodic one that failed).
+
+    After each checkpoint the pages that are both on disk and hashed are dropped
+    from the page cache (``POSIX_FADV_DONTNEED``), so an upload of any size
+    recycles about ``every`` bytes of memory instead of filling the cache with a
+    file nobody reads soon. It is also faster: on the 2-core VM, writing into
+    pages the guest never touched costs 3 ms/MiB, into recycled ones 0.5 ms/MiB
+    (512 MiB through the service: 2.8 s -> see docs/datasets.md).
     """
 
     def __init__(
@@ -126,12 +133,21 @@ class _Landing:
         self._every = every
         self._since = 0
         self._trailing = TrailingHasher(fd, offset, hasher) if hasher is not None else None
+        self._dropped = offset
         self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlk-checkpoint")
         self._pending: Future[None] | None = None
 
     def _durable(self, end: int) -> None:
         os.fsync(self._fd)  # covers every byte written before this call, so [0, end) at least
         self._checkpoint(end)
+        self._let_go(end)
+
+    def _let_go(self, synced: int) -> None:
+        """Drop the cached pages below ``synced`` that the hasher has read already."""
+        until = synced if self._trailing is None else min(synced, self._trailing.position)
+        if until > self._dropped and hasattr(os, "posix_fadvise"):
+            os.posix_fadvise(self._fd, self._dropped, until - self._dropped, os.POSIX_FADV_DONTNEED)
+            self._dropped = until
 
     def landed(self, n: int) -> None:
         """``n`` more bytes were written at the end."""
@@ -149,10 +165,12 @@ class _Landing:
     def __exit__(self, *exc: object) -> None:
         try:
             self._background.shutdown(wait=True)
-            self._durable(self.end)  # runs while the hash catches up
+            os.fsync(self._fd)  # runs while the hash catches up
+            self._checkpoint(self.end)
         finally:
             if self._trailing is not None:
                 self._trailing.finish()
+        self._let_go(self.end)
 
 
 def receive(
@@ -172,24 +190,40 @@ def receive(
     A regular file on this machine is copied by the kernel (``copy_file_range``,
     ``step_bytes`` at a time), so its bytes never pass through Python; whatever
     the kernel cannot copy, and every other source, is streamed in pieces of
-    ``chunk_bytes``. Either way a thread hashes behind the writer and the final
-    fsync runs while it catches up (see ``_Landing``).
+    ``chunk_bytes`` (an iterable may also yield lists of pieces, each list
+    written with one ``writev``: the service hands a request body over that
+    way, gathered on the event loop).
+
+    What the kernel copies is hashed by a thread reading it back behind the
+    writer (the final fsync runs while it catches up, see ``_Landing``). A
+    stream's pieces are hashed right before they are written, in the writing
+    thread: no second read of the bytes and no hand-off per piece, while the
+    event loop receives the next ones on the other core (hashlib and
+    ``os.write`` release the GIL). Either way the digest is of the bytes written.
 
     ``before_piece(end_after_piece)`` may raise to refuse a piece (size, quota).
     ``checkpoint(end)`` records progress after an fsync covering ``end``: every
     ``checkpoint_bytes``, and once at the end, also when the source fails, so an
     interrupted upload resumes where its last good byte landed.
     """
-    with _Landing(fd, offset, hasher, checkpoint, checkpoint_bytes) as landing:
-        local = regular_file_source(source)
+    local = regular_file_source(source)
+    trailing = hasher if local is not None else None
+    inline = hasher if local is None else None
+    with _Landing(fd, offset, trailing, checkpoint, checkpoint_bytes) as landing:
         if local is not None:
             source.seek(_copy_in_kernel(fd, *local, landing, before_piece, step_bytes))
         os.lseek(fd, landing.end, os.SEEK_SET)
         for piece in iter_chunks(source, chunk_bytes):
-            before_piece(landing.end + len(piece))
-            write_all(fd, piece)
-            landing.landed(len(piece))
+            before_piece(landing.end + _size(piece))
+            if inline is not None:
+                for part in piece if isinstance(piece, list) else (piece,):
+                    inline.update(part)
+            landing.landed(write_all(fd, piece))
     return landing.end
+
+
+def _size(piece: Any) -> int:
+    return sum(len(p) for p in piece) if isinstance(piece, list) else len(piece)
 
 
 def regular_file_source(stream: Any) -> tuple[int, int] | None:
