@@ -134,8 +134,13 @@ def test_a_sign_up_waits_for_an_admin_and_weak_passwords_are_refused(native_hub:
     assert stranger.http.get("/hub/authorize/newbie").status_code == 403
     assert not _logs_in(native_hub, "newbie", password)
     admin = _admin(native_hub)
+    waiting = admin.http.get("/hub/authorize")  # the admin's "Authorize users" page
+    assert waiting.status_code == 200 and "newbie" in waiting.text
     assert admin.http.get("/hub/authorize/newbie").status_code == 302
     assert _logs_in(native_hub, "newbie", password)
+    # The new user may change the password on NativeAuthenticator's page.
+    newbie = HubSession(native_hub, "newbie", password)
+    assert newbie.http.get("/hub/change-password").status_code == 200
 
 
 def test_repeated_failed_logins_lock_the_name_out(native_hub: Hub) -> None:
