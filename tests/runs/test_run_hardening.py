@@ -37,6 +37,13 @@ def test_a_fork_bomb_ends_saying_it_reached_the_process_limit(make_executor):
     assert "fork failed" in info.reason  # the model's own _failure.txt still follows
 
 
+def test_a_fork_bomb_that_never_ends_times_out_saying_it_also_reached_the_process_limit(make_executor):
+    executor = make_executor(pids_limit=48, max_timeout_seconds=3)
+    info = run(executor, "forkbomb_forever")
+    assert info.state == "timed_out"
+    assert info.reason == "timed out after 3 s; process limit reached (pids 48)"
+
+
 def test_a_model_that_survives_the_process_limit_succeeds_with_a_warning(make_executor):
     executor = make_executor(pids_limit=32)
     info = run(executor, "forkbomb_survivor")

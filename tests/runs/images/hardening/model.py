@@ -27,6 +27,15 @@ def forkbomb():
             time.sleep(0.05)
 
 
+def forkbomb_forever():
+    """Every process forks as fast as it can, for ever: only the time limit ends it."""
+    while True:
+        try:
+            os.fork()
+        except OSError:
+            time.sleep(0.01)
+
+
 def forkbomb_survivor():
     """Forks until refused, then cleans up and exits 0: the run succeeds, with a warning."""
     children = []
