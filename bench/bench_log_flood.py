@@ -31,6 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from mlrun_kernel.runs.logs import stored_lines  # noqa: E402
+from mlrun_kernel.store import open_store  # noqa: E402
 from tests.registry_process import RegistryProcess  # noqa: E402
 from tests.runs.image_contexts import build_test_model  # noqa: E402
 
@@ -90,12 +92,18 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, str
 
 
 def last_run(env: dict[str, str]) -> dict[str, object]:
+    """The newest run as ``mlk runs show --json`` prints it, with the last line of its log."""
     out = subprocess.run([MLK, "runs", "list", "--limit", "1", "--json"], env=env, capture_output=True)
-    run_id = json.loads(out.stdout)[0]["id"]
+    listed = json.loads(out.stdout)
+    run_id = (listed["runs"] if isinstance(listed, dict) else listed)[0]["id"]
     shown = subprocess.run([MLK, "runs", "show", run_id, "--json"], env=env, capture_output=True, check=True)
     info: dict[str, object] = json.loads(shown.stdout)
-    logs = subprocess.run([MLK, "runs", "logs", run_id], env=env, capture_output=True, check=True)
-    info["last_line"] = logs.stdout.decode().rstrip("\n").rsplit("\n", 1)[-1]
+    store = open_store(f"sqlite:///{Path(env['MLK_DATA_DIR']) / 'mlrun-kernel.sqlite'}", migrate=False)
+    try:
+        last = stored_lines(store, run_id, after=max(0, int(str(info["log_lines"])) - 1))
+    finally:
+        store.close()
+    info["last_line"] = last[-1].text if last else ""
     return info
 
 
