@@ -1242,9 +1242,7 @@ class Executor:
             return RunState.FAILED, f"{cause}exit code 137 (killed)"
         return RunState.FAILED, f"{cause}exit code {status.exit_code}{failure}"
 
-    def _hit_process_limit(
-        self, worker: _Worker, run: Run, outcome: str, status: ExitStatus | None
-    ) -> bool:
+    def _hit_process_limit(self, worker: _Worker, run: Run, outcome: str, status: ExitStatus | None) -> bool:
         """Whether the pids limit refused the model a fork: asked of the backend after exit.
 
         Only where it can change the verdict: not for cancels, outputs over the
