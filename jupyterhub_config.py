@@ -23,6 +23,10 @@ unset); the defaults serve one machine::
         hub state (db, cookie secret, proxy pid, log) in $MLK_DATA_DIR/hub/
     MLK_HUB_BIND_URL [http://127.0.0.1:8000]
         public URL the proxy listens on
+    MLK_PUBLIC_URL [MLK_HUB_BIND_URL]
+        the URL people open, when a proxy sits in front (https://models.example.org);
+        https makes every cookie Secure, and the model service accepts cookie-made
+        changes only from pages of this URL
     MLK_HUB_CONNECT_IP [address of MLK_DOCKER_BRIDGE]
         where containers reach the host
     MLK_DOCKER_BRIDGE [docker0]
@@ -449,6 +453,8 @@ service_environment.update(
         "MLK_REGISTRY_EVENTS_SECRET": events_secret,
         "MLK_DATA_DIR": str(DATA_DIR),
         "MLK_REGISTRY_URL": REGISTRY_URL,
+        # Where browsers' cookie-made changes must come from (and when cookies are Secure).
+        "MLK_PUBLIC_URL": PUBLIC_URL,
         # Periodic catalog resyncs (seconds; 0 turns one off).
         "MLK_CATALOG_QUICK_SYNC_SECONDS": env("MLK_CATALOG_QUICK_SYNC_SECONDS", "60"),
         "MLK_CATALOG_DEEP_SYNC_SECONDS": env("MLK_CATALOG_DEEP_SYNC_SECONDS", "900"),
@@ -487,3 +493,13 @@ if not shutil.which(c.ConfigurableHTTPProxy.command[0]):
 # Sanity: the public URL must be a plain http(s) URL.
 if urlsplit(c.JupyterHub.bind_url).scheme not in ("http", "https"):
     raise SystemExit(f"MLK_HUB_BIND_URL must be an http(s) URL, not {c.JupyterHub.bind_url!r}")
+if urlsplit(PUBLIC_URL).scheme not in ("http", "https"):
+    raise SystemExit(f"MLK_PUBLIC_URL must be an http(s) URL, not {PUBLIC_URL!r}")
+
+# Cookies over TLS: when people open an https URL (TLS often ends at a proxy in
+# front of the hub, which then sees plain http), every cookie the hub, the
+# users' servers and the xsrf check set gets Secure, so it never travels in clear.
+if env("MLK_PUBLIC_URL"):
+    c.JupyterHub.public_url = PUBLIC_URL + "/"
+if urlsplit(PUBLIC_URL).scheme == "https":
+    c.JupyterHub.tornado_settings = {"cookie_options": {"secure": True}}

@@ -1,7 +1,9 @@
 """Who may call what: every route of the service and the scope it needs, in one table.
 
-The scopes are JupyterHub *custom scopes*, defined in ``jupyterhub_config.py``
-(``c.JupyterHub.custom_scopes``) and granted by roles to the groups:
+The scopes are JupyterHub *custom scopes*, declared here once:
+``jupyterhub_config.py`` builds ``c.JupyterHub.custom_scopes`` from ``ALL``,
+``IMPLIES`` and ``DESCRIPTIONS`` (through ``mlrun_kernel.hub.groups``), and its
+roles grant them to the groups:
 
 =========================  ==================================================  ==========================
 scope                      lets the caller                                     granted to

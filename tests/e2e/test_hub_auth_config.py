@@ -351,3 +351,15 @@ def test_mlk_status_says_who_logs_in_with_what(load_config: Any, tmp_path: Path)
     assert "members of model-admins and model-experts" in printed
     assert "and the shared password a-demo-password" in printed
     assert "demo-user" not in printed
+
+
+def test_an_https_public_url_makes_every_hub_cookie_secure(load_config: Any) -> None:
+    """TLS ends at a proxy in front: the hub sees http, the cookies must still be Secure."""
+    behind_tls = load_config(MLK_PUBLIC_URL="https://models.example.org")
+    assert behind_tls.JupyterHub.public_url == "https://models.example.org/"
+    assert behind_tls.JupyterHub.tornado_settings["cookie_options"] == {"secure": True}
+    service = behind_tls.JupyterHub.services[0]
+    assert service["environment"]["MLK_PUBLIC_URL"] == "https://models.example.org"
+    plain = load_config()
+    assert "cookie_options" not in plain.JupyterHub.get("tornado_settings", {})
+    assert plain.JupyterHub.services[0]["environment"]["MLK_PUBLIC_URL"] == "http://127.0.0.1:8000"
