@@ -713,7 +713,7 @@ class Executor:
             worker = _Worker(run_id=run_id, handle=handle.id if handle else None)
             self._workers[run_id] = worker
         worker.thread = threading.Thread(
-            target=self._work, args=(worker, mode, handle), name=f"mlk-run-{run_id}", daemon=True
+            target=self._guarded_work, args=(worker, mode, handle), name=f"mlk-run-{run_id}", daemon=True
         )
         worker.thread.start()
 
@@ -726,6 +726,18 @@ class Executor:
                 raise RunNotFound(run_id)
             s.expunge(run)
             return run
+
+    def _guarded_work(self, worker: _Worker, mode: str, adopted: Handle | None) -> None:
+        """A worker thread's body. What escapes :meth:`_work` (a store locked past every retry)
+        becomes one log line, not a traceback on the terminal of the ``mlk run`` user; the
+        run stays active in the store, and reconcile takes it up again."""
+        try:
+            self._work(worker, mode, adopted)
+        except Exception as exc:  # noqa: BLE001 - see above
+            log.error("run %s: the executor let go of it: %s: %s", worker.run_id, type(exc).__name__, exc)
+            log.debug("run %s: the executor let go of it", worker.run_id, exc_info=True)
+            with self._lock:
+                self._workers.pop(worker.run_id, None)
 
     def _work(self, worker: _Worker, mode: str, adopted: Handle | None) -> None:
         run_id = worker.run_id
