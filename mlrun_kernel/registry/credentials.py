@@ -94,6 +94,7 @@ def htpasswd_line(username: str, password: str) -> str:
 def write_htpasswd(path: Path, username: str, password: str) -> None:
     """Replace ``path`` with a one-user htpasswd file, 0600 from its first byte."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)  # left by a crashed start with the same pid
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as file:
         file.write(htpasswd_line(username, password))
@@ -107,7 +108,8 @@ def ensure_project_credentials(htpasswd: Path, cfg: Settings | None = None) -> t
     if cfg.registry_password is None:
         kept_password(cfg.registry_password_path)
     credentials = registry_credentials(cfg)
-    assert credentials is not None  # a password is set or was just kept
+    if credentials is None:  # cannot happen: a password is set or was just kept
+        raise RegistryCredentialsError(f"no registry password in {cfg.registry_password_path}")
     write_htpasswd(htpasswd, *credentials)
     return credentials
 
@@ -118,7 +120,7 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         user, _ = ensure_project_credentials(Path(argv[1]))
-    except (RegistryCredentialsError, OSError) as exc:
+    except (RegistryCredentialsError, OSError, ValueError) as exc:  # ValueError: a bad MLK_* value
         print(f"registry: {exc}", file=sys.stderr)
         return 1
     cfg = settings()
