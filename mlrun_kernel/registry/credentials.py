@@ -7,7 +7,10 @@
 - :func:`kept_password` makes the project registry's password once: the file is
   created with ``O_CREAT | O_EXCL`` and mode 0600 in the same ``open(2)``, so it
   never exists with wider permissions and is never chmodded afterwards; two
-  processes racing to make it end up with the winner's password.
+  processes racing to make it end up with the winner's password (the same
+  discipline as ``mlrun_kernel.hub.kept``, which is not imported here because
+  importing ``mlrun_kernel.hub`` loads the hub's dependencies, 2.5 s, and every
+  ``mlk`` command imports this module).
 - :func:`write_htpasswd` writes the file the registry's push side checks: one
   ``user:bcrypt-hash`` line (distribution accepts bcrypt only).
 
