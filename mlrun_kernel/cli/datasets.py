@@ -1,21 +1,21 @@
-"""``mlk datasets upload|list|show|preview|rm``: datasets, through the embedded library.
+"""``mlk datasets upload|list|show|preview|rm``: datasets.
 
-The CLI works on the local store and data folder (``MLK_DATABASE_URL``,
-``MLK_DATA_DIR``) as the user ``$MLK_USER`` (default: the OS user name). Every
-command is a thin wrapper over ``mlrun_kernel.datasets.Datasets``.
+One body per command over :class:`~mlrun_kernel.cli.platform.Platform`: embedded,
+the local store and data folder (``MLK_DATABASE_URL``, ``MLK_DATA_DIR``) as the
+user ``$MLK_USER`` (else ``$JUPYTERHUB_USER``, else the OS user name); in a
+notebook container, the model service. ``NAME`` means one of yours on both sides;
+``OWNER/NAME`` names anyone's you may see.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import getpass
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from mlrun_kernel.cli import remote
 from mlrun_kernel.cli.output import emit, table
-from mlrun_kernel.config import client_settings
-from mlrun_kernel.datasets import Datasets, DatasetVersionInfo, Principal
+from mlrun_kernel.cli.platform import open_platform
 from mlrun_kernel.datasets.service import VISIBILITIES, human_bytes
 
 
@@ -64,65 +64,51 @@ def add_parser(sub: Any) -> None:
     rm.set_defaults(handler=run_rm)
 
 
-def current_user() -> Principal:
-    """``$MLK_USER``, else the OS user name; the embedded CLI has no groups or admin."""
-    return Principal(name=client_settings().user or getpass.getuser())
-
-
-def open_datasets() -> Datasets:
-    from mlrun_kernel.store import open_store
-
-    return Datasets(open_store())
-
-
-def _jsonable(obj: Any) -> Any:
-    data = dataclasses.asdict(obj)
-    data["ref"] = obj.ref
-    return data
-
-
-def _version_text(v: DatasetVersionInfo) -> str:
+def _version_text(v: dict[str, Any]) -> str:
+    created = datetime.fromisoformat(v["created_at"])
     lines = [
-        f"dataset:    {v.ref}",
-        f"version:    {v.version}",
-        f"media type: {v.media_type}",
-        f"size:       {human_bytes(v.size)} ({v.size} bytes) in {v.file_count} file(s)",
-        f"sha256:     {v.sha256}",
-        f"uploaded:   {v.source_name} at {v.created_at:%Y-%m-%d %H:%M:%S} UTC",
+        f"dataset:    {v['ref']}",
+        f"version:    {v['version']}",
+        f"media type: {v['media_type']}",
+        f"size:       {human_bytes(v['size'])} ({v['size']} bytes) in {v['file_count']} file(s)",
+        f"sha256:     {v['sha256']}",
+        f"uploaded:   {v['source_name']} at {created:%Y-%m-%d %H:%M:%S} UTC",
     ]
     return "\n".join(lines)
 
 
-@remote.or_remote(remote.datasets_upload)
 def run_upload(args: argparse.Namespace) -> int:
-    info = open_datasets().upload_file(
-        current_user(),
+    info = open_platform().upload(
+        Path(args.path),
         args.name,
-        args.path,
         description=args.description,
         visibility=args.visibility,
         group=args.group,
         unpack=not args.no_unpack,
     )
     if args.json:
-        emit(_jsonable(info), as_json=True)
+        emit(info, as_json=True)
     else:
-        emit(f"stored {info.ref} version {info.version}\n" + _version_text(info), as_json=False)
+        emit(f"stored {info['ref']} version {info['version']}\n" + _version_text(info), as_json=False)
     return 0
 
 
-@remote.or_remote(remote.datasets_list)
 def run_list(args: argparse.Namespace) -> int:
-    rows = [_jsonable(d) for d in open_datasets().list(current_user())]
+    rows = open_platform().datasets()
     if args.json:
         emit(rows, as_json=True)
         return 0
-    for row in rows:
-        row["size"] = human_bytes(row["size"])
-        row["shared"] = row["visibility"] + (f":{row['group']}" if row["group"] else "")
-        row["updated"] = f"{row['updated_at']:%Y-%m-%d %H:%M}"
+    shown = [
+        row
+        | {
+            "size": human_bytes(row["size"]),
+            "shared": row["visibility"] + (f":{row['group']}" if row["group"] else ""),
+            "updated": f"{datetime.fromisoformat(row['updated_at']):%Y-%m-%d %H:%M}",
+        }
+        for row in rows
+    ]
     emit(
-        rows,
+        shown,
         as_json=False,
         columns=[
             "ref",
@@ -138,30 +124,33 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
-@remote.or_remote(remote.datasets_show)
 def run_show(args: argparse.Namespace) -> int:
-    ds = open_datasets()
-    user = current_user()
-    info = ds.get_version(user, args.name, args.version)
-    dataset = ds.get(user, args.name)
-    files = ds.files(user, args.name, info.version)
+    platform = open_platform()
+    dataset = platform.dataset(args.name)
+    wanted = args.version or dataset["latest_version"]
+    info = next((v for v in dataset["versions"] if v["version"] == wanted), None)
+    if info is None:
+        raise LookupError(
+            f"dataset {dataset['ref']} has no version {wanted} (it has {dataset['version_count']})"
+        )
+    files = platform.files(dataset["ref"], info["version"])
     if args.json:
-        data = _jsonable(info)
-        data.pop("preview")
-        data["description"] = dataset.description
-        data["visibility"] = dataset.visibility
-        data["group"] = dataset.group
-        data["versions"] = dataset.version_count
-        data["files"] = [
-            {"path": f.path, "size": f.size, "media_type": f.media_type, "sha256": f.sha256} for f in files
-        ]
+        data = info | {
+            "description": dataset["description"],
+            "visibility": dataset["visibility"],
+            "group": dataset["group"],
+            "versions": dataset["version_count"],
+            "files": files,
+        }
         emit(data, as_json=True)
         return 0
-    shared = dataset.visibility + (f" ({dataset.group})" if dataset.group else "")
-    text = _version_text(info) + f"\nversions:   {dataset.version_count}\nvisibility: {shared}"
-    if dataset.description:
-        text += f"\ndescription: {dataset.description}"
-    rows = [{"path": f.path, "size": human_bytes(f.size), "media_type": f.media_type} for f in files[:50]]
+    shared = dataset["visibility"] + (f" ({dataset['group']})" if dataset["group"] else "")
+    text = _version_text(info) + f"\nversions:   {dataset['version_count']}\nvisibility: {shared}"
+    if dataset["description"]:
+        text += f"\ndescription: {dataset['description']}"
+    rows = [
+        {"path": f["path"], "size": human_bytes(f["size"]), "media_type": f["media_type"]} for f in files[:50]
+    ]
     text += "\n\n" + table(rows, ["path", "size", "media_type"])
     if len(files) > 50:
         text += f"\n… and {len(files) - 50} more files"
@@ -193,18 +182,13 @@ def preview_text(preview: dict[str, Any]) -> str:
     return f"(no preview: {preview.get('reason', 'none')})"
 
 
-@remote.or_remote(remote.datasets_preview)
 def run_preview(args: argparse.Namespace) -> int:
-    preview = open_datasets().preview(current_user(), args.name, args.version)
+    preview = open_platform().preview(args.name, args.version)
     emit(preview if args.json else preview_text(preview), as_json=args.json)
     return 0
 
 
-@remote.or_remote(remote.datasets_rm)
 def run_rm(args: argparse.Namespace) -> int:
-    ds = open_datasets()
-    user = current_user()
-    ref = ds.get(user, args.name).ref
-    ds.delete(user, args.name)
+    ref = open_platform().delete_dataset(args.name)
     emit({"deleted": ref} if args.json else f"deleted {ref}", as_json=args.json)
     return 0

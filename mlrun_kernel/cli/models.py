@@ -1,26 +1,21 @@
 """``mlk models list|show``: the model catalog.
 
-Embedded (no service URL): the CLI syncs the local store from the registry,
-then answers from the store, so it shows the same catalog the service does,
-problems included (the CLI is an expert's tool).
+One body per command over :class:`~mlrun_kernel.cli.platform.Platform`: embedded
+(no service URL) the CLI syncs the local store from the registry and answers
+from it, problems included (the CLI is an expert's tool); in a notebook
+container it asks the service (problems as the caller's groups allow). Both
+print the same model cards.
 """
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict
+import sys
 from typing import Any
 
-from mlrun_kernel.catalog import (
-    ModelSummary,
-    catalog_status,
-    get_model,
-    list_models,
-    resolve_version,
-    sync_catalog,
-)
-from mlrun_kernel.cli import remote
+from mlrun_kernel.catalog import catalog_status, sync_catalog
 from mlrun_kernel.cli.output import emit
+from mlrun_kernel.cli.platform import open_platform
 from mlrun_kernel.config import settings
 from mlrun_kernel.registry import RegistryClient
 from mlrun_kernel.store import Store, open_store
@@ -53,66 +48,59 @@ def synced_store() -> Store:
     if report.error:
         status = catalog_status(store, reg.url)
         when = status.last_success_at.isoformat() if status.last_success_at else "never"
-        print(f"warning: showing the stored catalog (last good sync: {when}): {report.error}")
+        print(
+            f"warning: showing the stored catalog (last good sync: {when}): {report.error}", file=sys.stderr
+        )
     return store
 
 
-def _row(model: ModelSummary) -> dict[str, Any]:
-    return {
-        "model": model.name,
-        "title": model.title,
-        "version": model.version,
-        "tasks": ",".join(model.tasks),
-        "tags": ",".join(model.tags),
-        "problem": model.problem
-        or (
-            f"{sum(1 for v in model.versions if v.problem)} broken version(s)"
-            if any(v.problem for v in model.versions)
-            else None
-        ),
-    }
-
-
-@remote.or_remote(remote.models_list)
 def run_list(args: argparse.Namespace) -> int:
-    store = synced_store()
-    models = list_models(
-        store,
-        include_problems=True,
-        search=args.search,
-        keyword=args.keyword,
-        task=args.task,
-        has_problems=True if args.problems else None,
+    cards = open_platform().models(
+        search=args.search, keyword=args.keyword, task=args.task, problems=args.problems
     )
     if args.json:
-        emit([asdict(m) for m in models], as_json=True)
-    else:
-        emit(
-            [_row(m) for m in models],
-            as_json=False,
-            columns=["model", "title", "version", "tasks", "tags", "problem"],
-        )
+        emit(cards, as_json=True)
+        return 0
+    rows = [
+        {
+            "model": c["name"],
+            "title": c["title"],
+            "version": c["version"],
+            "tasks": ",".join(t["name"] for t in c["tasks"]),
+            "tags": ",".join(c["tags"]),
+            "problem": c["problem"],
+        }
+        for c in cards
+    ]
+    emit(rows, as_json=False, columns=["model", "title", "version", "tasks", "tags", "problem"])
     return 0
 
 
-@remote.or_remote(remote.models_show)
+def _pick(detail: dict[str, Any], ref: str | None) -> dict[str, Any] | None:
+    """The version ``ref`` names (a tag or a digest), or the card's head version."""
+    versions = detail["versions"] + detail["problems"]
+    if ref is None:
+        return next((v for v in versions if v["digest"] == detail["digest"]), None)
+    if ref.startswith("sha256:"):
+        return next((v for v in versions if v["digest"] == ref), None)
+    return next((v for v in versions if ref in v["tags"]), None)
+
+
 def run_show(args: argparse.Namespace) -> int:
     name, sep, ref = args.name.partition("@") if "@" in args.name else args.name.partition(":")
-    store = synced_store()
-    model = get_model(store, name, include_problems=True)
-    version = resolve_version(store, name, ref if sep else "latest") if model else None
-    if model is None or version is None:
+    version = _pick(open_platform().model(name), ref if sep else None)
+    if version is None:
         raise LookupError(f"no model {args.name} in the catalog (try `mlk models list`)")
     if args.json:
-        emit(asdict(version) | {"name": name}, as_json=True)
+        emit(version | {"name": name}, as_json=True)
         return 0
-    print(f"{version.title}  ({name} {version.version})")
-    print(f"digest:   {version.digest}")
-    print(f"tags:     {', '.join(version.tags)}")
-    print(f"tasks:    {', '.join(version.tasks)}")
-    print(f"keywords: {', '.join(version.keywords)}")
-    if version.problem:
-        print(f"PROBLEM:  {version.problem}")
+    print(f"{version['title']}  ({name} {version['version']})")
+    print(f"digest:   {version['digest']}")
+    print(f"tags:     {', '.join(version['tags'])}")
+    print(f"tasks:    {', '.join(version['tasks'])}")
+    print(f"keywords: {', '.join(version['keywords'])}")
+    if version["problem"]:
+        print(f"PROBLEM:  {version['problem']}")
     print()
-    print(version.description or "")
+    print(version["description"] or "")
     return 0

@@ -32,5 +32,14 @@ def emit(data: Any, *, as_json: bool, columns: Sequence[str] | None = None) -> N
 
 
 def fail(exc: BaseException) -> int:
-    print(f"mlk: error: {exc}", file=sys.stderr)
+    """The one line a failed command prints. The service's refusals (4xx) say what the
+    library would have said embedded, without the HTTP wrapping around it."""
+    from mlrun_kernel.client import ServiceError
+
+    message = str(exc)
+    refused = isinstance(exc, ServiceError) and exc.status is not None and exc.status < 500
+    if refused and isinstance(exc, ServiceError) and isinstance(exc.detail, str) and exc.detail:
+        lines = [f"\n  {e.get('path') or '/'}: {e.get('message')}" for e in exc.errors]
+        message = exc.detail + "".join(lines)
+    print(f"mlk: error: {message}", file=sys.stderr)
     return 1

@@ -1,25 +1,28 @@
 """``mlk run`` and ``mlk runs list|show|logs|cancel|rerun|rm``: runs from the command line.
 
-Embedded (no service): ``mlk run`` syncs the catalog, queues the run in the
-local store and carries it out in this process (``--detach`` only queues it,
-for an executor started with ``python -m mlrun_kernel.runs``). An ``--input``
-value that names an existing file or folder is mounted as it is; anything
-else names a dataset (``name``, ``owner/name``, ``name:3``).
+One body per command over :class:`~mlrun_kernel.cli.platform.Platform`, so every
+flag means the same on the machine (embedded: the catalog is synced, the run is
+queued in the local store and carried out in this process; ``--detach`` only
+queues it, for an executor started with ``python -m mlrun_kernel.runs``) and in a
+notebook container (through the model service, which carries the run out;
+``--detach`` returns at once). An ``--input`` value names a dataset (``name``,
+``owner/name``, ``name:3``); embedded, one that names an existing file or folder
+is mounted as it is (through the service that is refused: upload it first).
 """
 
 from __future__ import annotations
 
 import argparse
-import getpass
+import contextlib
 import json
-import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mlrun_kernel.cli import remote
 from mlrun_kernel.cli.output import emit
-from mlrun_kernel.runs import Executor, LocalInput, RunInfo, RunRequest
-from mlrun_kernel.store import open_store
+from mlrun_kernel.cli.platform import Platform, open_platform
+from mlrun_kernel.client import TERMINAL_STATES
+from mlrun_kernel.runs.history import MAX_LIMIT, SORTS
 
 
 def add_parser(sub: Any) -> None:
@@ -31,7 +34,7 @@ def add_parser(sub: Any) -> None:
         action="append",
         default=[],
         metavar="NAME=DATASET",
-        help="a dataset (or local file/folder) for an input; repeatable",
+        help="a dataset (or, embedded, a local file/folder) for an input; repeatable",
     )
     run.add_argument(
         "--param",
@@ -41,21 +44,25 @@ def add_parser(sub: Any) -> None:
         help="a parameter; VALUE is read as JSON when it parses, else as text",
     )
     run.add_argument("--params", type=Path, metavar="FILE", help="parameters from a JSON file")
-    run.add_argument("--follow", "-f", action="store_true", help="stream the log while it runs")
+    _carry_flags(run)
     run.add_argument(
         "--reuse", action="store_true", help="return an identical earlier successful run's results instead"
     )
-    run.add_argument("--detach", action="store_true", help="only queue the run")
-    run.add_argument("--owner", help="run as this user (default: you)")
-    run.add_argument("--json", action="store_true", help="print the run as JSON at the end")
+    run.add_argument("--owner", help="run as this user (embedded only; default: you)")
     run.set_defaults(handler=run_run)
 
     p = sub.add_parser("runs", help="list, inspect and manage runs")
     rsub = p.add_subparsers(dest="runs_command", required=True, metavar="ACTION")
     lst = rsub.add_parser("list", help="runs, newest first")
-    lst.add_argument("--owner")
+    lst.add_argument("--owner", help="whose runs (admins; default: yours through the service)")
     lst.add_argument("--state")
-    lst.add_argument("--limit", type=int, default=50)
+    lst.add_argument("--model", help="repository name")
+    lst.add_argument("--task")
+    lst.add_argument("--since", type=datetime.fromisoformat, help="created at or after (ISO 8601)")
+    lst.add_argument("--until", type=datetime.fromisoformat, help="created before (ISO 8601)")
+    lst.add_argument("--sort", default="-created_at", help=f"{', '.join(SORTS)}; -NAME reverses")
+    lst.add_argument("--limit", type=int, default=50, help=f"runs per page (1 to {MAX_LIMIT})")
+    lst.add_argument("--offset", type=int, default=0)
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(handler=run_list)
     show = rsub.add_parser("show", help="one run: state history, outputs, metrics")
@@ -69,26 +76,22 @@ def add_parser(sub: Any) -> None:
     logs.set_defaults(handler=run_logs)
     cancel = rsub.add_parser("cancel", help="cancel a run in any state")
     cancel.add_argument("run_id")
+    cancel.add_argument("--json", action="store_true")
     cancel.set_defaults(handler=run_cancel)
     rerun = rsub.add_parser("rerun", help="run again with the same digest, inputs, parameters")
     rerun.add_argument("run_id")
-    rerun.add_argument("--follow", "-f", action="store_true")
-    rerun.add_argument("--detach", action="store_true")
+    _carry_flags(rerun)
+    rerun.add_argument("--reuse", action="store_true", help="answer from an identical earlier run")
     rerun.set_defaults(handler=run_rerun)
     rm = rsub.add_parser("rm", help="delete an ended run and its stored outputs")
     rm.add_argument("run_id")
     rm.set_defaults(handler=run_rm)
 
 
-def _me() -> str:
-    return os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
-
-
-def _executor() -> Executor:
-    """An executor of this command's own name, so it never adopts a live service's runs."""
-    from mlrun_kernel.runs import run_settings
-
-    return Executor(open_store(), name=f"{run_settings().executor_name}-cli-{os.getpid()}")
+def _carry_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--follow", "-f", action="store_true", help="stream the log while it runs")
+    p.add_argument("--detach", action="store_true", help="only queue the run and print its id")
+    p.add_argument("--json", action="store_true", help="print the run as JSON at the end")
 
 
 def _value(text: str) -> Any:
@@ -108,7 +111,7 @@ def _pairs(items: list[str], what: str) -> list[tuple[str, str]]:
     return out
 
 
-def _request(args: argparse.Namespace) -> RunRequest:
+def _parameters(args: argparse.Namespace) -> dict[str, Any]:
     params: dict[str, Any] = {}
     if args.params:
         loaded = json.loads(args.params.read_text())
@@ -116,146 +119,159 @@ def _request(args: argparse.Namespace) -> RunRequest:
             raise ValueError(f"{args.params} must hold a JSON object")
         params.update(loaded)
     params.update({k: _value(v) for k, v in _pairs(args.param, "--param")})
-    inputs: dict[str, Any] = {}
-    for name, value in _pairs(args.input, "--input"):
-        inputs[name] = LocalInput(Path(value)) if Path(value).exists() else value
-    return RunRequest(
+    return params
+
+
+def _when(text: str | None) -> str:
+    return datetime.fromisoformat(text).strftime("%Y-%m-%d %H:%M:%S") if text else ""
+
+
+def _carry_out(platform: Platform, run: dict[str, Any], args: argparse.Namespace) -> int:
+    """Follow or wait for a queued run, then print its summary; Ctrl-C cancels it."""
+    if run["state"] in TERMINAL_STATES:
+        return _summary(platform, run, args)
+    if args.detach:
+        # No queue position here: through the service the run may already have left the queue.
+        print(f"run {run['id']} queued; `mlk runs show {run['id']}` says where it stands")
+        return 0
+    with platform.executing():
+        try:
+            print(f"run {run['id']}: {run['model']}@{run['digest'][:19]} {run['task']}", flush=True)
+            if args.follow:
+                for line in platform.logs(run["id"], follow=True):
+                    print(line["text"], flush=True)
+            final = platform.wait(run["id"])
+        except KeyboardInterrupt:
+            platform.cancel(run["id"])
+            raise
+    return _summary(platform, final, args)
+
+
+def _summary(platform: Platform, run: dict[str, Any], args: argparse.Namespace) -> int:
+    if args.json:
+        emit(run, as_json=True)
+    else:
+        print(f"run {run['id']} {run['state']}" + (f": {run['reason']}" if run["reason"] else ""))
+        if run["reused_from"]:
+            print(f"reused the results of run {run['reused_from']}")
+        for warning in run["warnings"]:
+            print(f"warning: {warning}")
+        if run["metrics"]:
+            print("metrics: " + ", ".join(f"{k}={v:g}" for k, v in run["metrics"].items()))
+        print(f"outputs: {platform.outputs_location(run)}")
+    return 0 if run["state"] == "succeeded" else 1
+
+
+def run_run(args: argparse.Namespace) -> int:
+    platform = open_platform()
+    run = platform.submit(
+        args.model,
+        task=args.task,
+        inputs=dict(_pairs(args.input, "--input")),
+        parameters=_parameters(args),
+        reuse=args.reuse,
+        owner=args.owner,
+    )
+    return _carry_out(platform, run, args)
+
+
+def _model_column(run: dict[str, Any]) -> str:
+    ref = run["model_ref"]
+    return f"{run['model']}@{ref[:19]}" if ref.startswith("sha256:") else f"{run['model']}:{ref}"
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from mlrun_kernel.runs import RunQuery
+
+    query = RunQuery(
+        owner=args.owner,
         model=args.model,
         task=args.task,
-        inputs=inputs,
-        parameters=params,
-        owner=args.owner or _me(),
-        reuse=args.reuse,
+        state=args.state,
+        created_after=args.since,
+        created_before=args.until,
+        sort=args.sort,
+        offset=args.offset,
+        limit=args.limit,
     )
-
-
-def _carry_out(executor: Executor, info: RunInfo, args: argparse.Namespace) -> int:
-    if info.terminal:
-        return _summary(info, args)
-    if getattr(args, "detach", False):
-        print(f"run {info.id} queued (position {info.queue_position})")
-        return 0
-    executor.start()
-    try:
-        print(f"run {info.id}: {info.model}@{info.digest[:19]} {info.task}")
-        if args.follow:
-            for line in executor.follow(info.id):
-                print(line.text, flush=True)
-        final = executor.wait(info.id)
-    except KeyboardInterrupt:
-        executor.cancel(info.id, by=_me())
-        executor.wait(info.id, timeout=30)
-        raise
-    finally:
-        executor.stop()
-    return _summary(final, args)
-
-
-def _summary(info: RunInfo, args: argparse.Namespace) -> int:
-    if getattr(args, "json", False):
-        emit(_as_dict(info), as_json=True)
-    else:
-        print(f"run {info.id} {info.state}" + (f": {info.reason}" if info.reason else ""))
-        if info.reused_from:
-            print(f"reused the results of run {info.reused_from}")
-        for warning in info.warnings:
-            print(f"warning: {warning}")
-        if info.metrics:
-            print("metrics: " + ", ".join(f"{k}={v:g}" for k, v in info.metrics.items()))
-        print(f"outputs: {info.outputs_dir}")
-    return 0 if info.state == "succeeded" else 1
-
-
-def _as_dict(info: RunInfo) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    return asdict(info) | {"outputs_dir": str(info.outputs_dir)}
-
-
-@remote.or_remote(remote.runs_start)
-def run_run(args: argparse.Namespace) -> int:
-    from mlrun_kernel.cli.models import synced_store
-
-    synced_store().close()
-    executor = _executor()
-    info = executor.submit(_request(args))
-    return _carry_out(executor, info, args)
-
-
-@remote.or_remote(remote.runs_list)
-def run_list(args: argparse.Namespace) -> int:
-    runs = _executor().list(owner=args.owner, state=args.state, limit=args.limit)
+    page = open_platform().runs(query)
     if args.json:
-        emit([_as_dict(r) for r in runs], as_json=True)
+        emit(page["runs"], as_json=True)
         return 0
     rows = [
         {
-            "run": r.id,
-            "owner": r.owner,
-            "model": f"{r.model}:{r.model_ref}"
-            if not r.model_ref.startswith("sha256:")
-            else f"{r.model}@{r.model_ref[:19]}",
-            "task": r.task,
-            "state": r.state + (f" #{r.queue_position}" if r.queue_position else ""),
-            "created": r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-            "reason": r.reason,
+            "run": r["id"],
+            "owner": r["owner"],
+            "model": _model_column(r),
+            "task": r["task"],
+            "state": r["state"] + (f" #{r['queue_position']}" if r["queue_position"] else ""),
+            "created": _when(r["created_at"]),
+            "reason": r["reason"],
         }
-        for r in runs
+        for r in page["runs"]
     ]
     emit(rows, as_json=False, columns=["run", "owner", "model", "task", "state", "created", "reason"])
+    if page["next_offset"] is not None:
+        print(f"{len(rows)} of {page['total']} runs; the next page: --offset {page['next_offset']}")
     return 0
 
 
-@remote.or_remote(remote.runs_show)
 def run_show(args: argparse.Namespace) -> int:
-    info = _executor().get(args.run_id)
+    platform = open_platform()
+    run = platform.run(args.run_id)
     if args.json:
-        emit(_as_dict(info), as_json=True)
+        emit(run, as_json=True)
         return 0
-    print(f"run {info.id}  {info.state}" + (f": {info.reason}" if info.reason else ""))
-    print(f"model:   {info.model} {info.model_version or ''} ({info.digest})")
-    print(f"task:    {info.task}   owner: {info.owner}   attempts: {info.attempts}")
-    print(f"params:  {json.dumps(info.parameters)}")
-    for name, source in info.inputs.items():
-        where = source.get("path") or f"{source.get('ref')}:{source.get('version')}"
-        print(f"input:   {name} = {where}")
-    for event in info.events:
-        reason = f"  {event.reason}" if event.reason else ""
-        print(f"  {event.at:%Y-%m-%d %H:%M:%S.%f}  {event.state}{reason}")
-    if info.metrics:
-        print("metrics: " + ", ".join(f"{k}={v:g}" for k, v in info.metrics.items()))
-    for warning in info.warnings:
+    print(f"run {run['id']}  {run['state']}" + (f": {run['reason']}" if run["reason"] else ""))
+    print(f"model:   {run['model']} {run['model_version'] or ''} ({run['digest']})")
+    print(f"task:    {run['task']}   owner: {run['owner']}   attempts: {run['attempts']}")
+    print(f"params:  {json.dumps(run['parameters'])}")
+    for name, source in run["inputs"].items():
+        where = source.get("ref") and f"{source.get('ref')}:{source.get('version')}"
+        print(f"input:   {name} = {where or source.get('name') or 'a file on the executor host'}")
+    for event in run["events"]:
+        reason = f"  {event['reason']}" if event["reason"] else ""
+        print(f"  {_when(event['at'])}  {event['state']}{reason}")
+    if run["metrics"]:
+        print("metrics: " + ", ".join(f"{k}={v:g}" for k, v in run["metrics"].items()))
+    for warning in run["warnings"]:
         print(f"warning: {warning}")
-    print(f"outputs: {info.outputs_dir}")
-    for item in info.outputs:
+    print(f"outputs: {platform.outputs_location(run)}")
+    for item in run["outputs"]:
         print(f"  {item['path']}  ({item['size']} bytes)")
     return 0
 
 
-@remote.or_remote(remote.runs_logs)
 def run_logs(args: argparse.Namespace) -> int:
-    executor = _executor()
-    lines = executor.follow(args.run_id) if args.follow else executor.logs(args.run_id)
-    for line in lines:
-        stamp = f"{line.at.isoformat()} " if args.timestamps else ""
-        print(f"{stamp}{line.text}", flush=True)
+    for line in open_platform().logs(args.run_id, follow=args.follow):
+        stamp = f"{line['at']} " if args.timestamps else ""
+        print(f"{stamp}{line['text']}", flush=True)
     return 0
 
 
-@remote.or_remote(remote.runs_cancel)
+CANCEL_WAIT_SECONDS = 60.0
+
+
 def run_cancel(args: argparse.Namespace) -> int:
-    info = _executor().cancel(args.run_id, by=_me())
-    print(f"run {info.id} {info.state}" + (f": {info.reason}" if info.reason else ""))
+    """Cancel, then wait (a minute at most) for the run to end, so the state printed is its last."""
+    platform = open_platform()
+    run = platform.cancel(args.run_id)
+    if run["state"] not in TERMINAL_STATES:
+        with contextlib.suppress(TimeoutError):
+            run = platform.wait(args.run_id, timeout=CANCEL_WAIT_SECONDS)
+    if args.json:
+        emit(run, as_json=True)
+    else:
+        print(f"run {run['id']} {run['state']}" + (f": {run['reason']}" if run["reason"] else ""))
     return 0
 
 
 def run_rerun(args: argparse.Namespace) -> int:
-    executor = _executor()
-    info = executor.rerun(args.run_id, owner=_me())
-    return _carry_out(executor, info, args)
+    platform = open_platform()
+    return _carry_out(platform, platform.rerun(args.run_id, reuse=args.reuse), args)
 
 
 def run_rm(args: argparse.Namespace) -> int:
-    _executor().remove(args.run_id)
+    open_platform().remove(args.run_id)
     print(f"run {args.run_id} removed")
     return 0

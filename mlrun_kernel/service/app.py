@@ -54,7 +54,7 @@ def _executor(config: ServiceSettings, store: Store, registry_host: str) -> obje
         from mlrun_kernel.runs import Executor, run_settings
 
         root = run_settings().runs_dir or config.data_dir / "runs"
-        return Executor(store, root=root, registry=registry_host)
+        return Executor(store, root=root, registry=registry_host, data_dir=config.data_dir)
     except Exception as exc:
         log.warning("runs are off: the run executor could not be created: %s", exc)
         return None

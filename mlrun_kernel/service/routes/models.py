@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from mlrun_kernel.catalog import ModelSummary, VersionInfo, catalog_status, get_model, list_models
+from mlrun_kernel.catalog import catalog_status, get_model, list_models
+from mlrun_kernel.catalog.cards import model_card, model_detail
 from mlrun_kernel.service import audit
 from mlrun_kernel.service.deps import CallerDep, PlatformDep
 from mlrun_kernel.service.errors import ServiceFault
@@ -78,55 +79,6 @@ class SyncOut(BaseModel):
     error: str | None
 
 
-def _head_tag(tags: list[str]) -> str | None:
-    """The tag a person would name: a version-like one, else ``latest``, else the first."""
-    named = [t for t in tags if t != "latest"]
-    if named:
-        return sorted(named)[-1]
-    return tags[0] if tags else None
-
-
-def _tasks(head: VersionInfo | None, names: list[str]) -> list[TaskSummary]:
-    declared = ((head.manifest or {}).get("tasks") or {}) if head else {}
-    return [TaskSummary(name=n, description=(declared.get(n) or {}).get("description")) for n in names]
-
-
-def _card(model: ModelSummary, registry_host: str) -> dict[str, Any]:
-    head = next((v for v in model.versions if v.digest == model.digest), None)
-    tag = _head_tag(model.tags)
-    return {
-        "name": model.name,
-        "repository": model.name,
-        "tag": tag,
-        "tags": model.tags,
-        "reference": f"{registry_host}/{model.name}:{tag or 'latest'}",
-        "digest": model.digest,
-        "title": model.title,
-        "description": model.description,
-        "version": model.version,
-        "tasks": _tasks(head, model.tasks),
-        "keywords": model.keywords,
-        "problem": model.problem,
-    }
-
-
-def _version(v: VersionInfo, *, full: bool) -> ModelVersionOut:
-    out = ModelVersionOut(
-        digest=v.digest,
-        version=v.version,
-        title=v.title,
-        description=v.description,
-        tags=v.tags,
-        tasks=v.tasks,
-        keywords=v.keywords,
-        problem=v.problem,
-        first_seen=v.first_seen,
-    )
-    if full:
-        out.manifest, out.metadata = v.manifest, v.metadata
-    return out
-
-
 @router.get("/models", response_model=list[ModelOut], summary="List models")
 async def list_models_route(
     caller: CallerDep,
@@ -148,7 +100,7 @@ async def list_models_route(
         task=task,
         has_problems=has_problems,
     )
-    return [_card(m, platform.registry_host) for m in models]
+    return [model_card(m, platform.registry_host) for m in models]
 
 
 @router.get("/models/{name:path}", response_model=ModelDetail, summary="Show a model")
@@ -157,15 +109,7 @@ async def show_model(name: str, caller: CallerDep, platform: PlatformDep) -> dic
     model = await in_thread(get_model, platform.store, name, include_problems=caller.sees_problems)
     if model is None:
         raise ServiceFault(404, f"no model {name!r} in the catalog (see GET api/models)")
-    head = next((v for v in model.versions if v.digest == model.digest), None)
-    return {
-        **_card(model, platform.registry_host),
-        "manifest": head.manifest if head else None,
-        "versions": [_version(v, full=True) for v in model.versions if v.problem is None],
-        "problems": [_version(v, full=False) for v in model.versions if v.problem]
-        if caller.sees_problems
-        else [],
-    }
+    return model_detail(model, platform.registry_host, sees_problems=caller.sees_problems)
 
 
 @router.get("/catalog", response_model=CatalogOut, summary="Catalog freshness")
