@@ -233,6 +233,48 @@ def test_the_cli_and_an_executor_process_share_one_sqlite_store_through_two_floo
     assert b"Traceback" not in err and b"locked" not in err, err.decode()
 
 
+@pytest.mark.docker
+@pytest.mark.registry
+def test_the_service_api_reads_the_same_lines_before_and_after_it_restarts(
+    make_executor, store: Store, tmp_path: Path, registry_url: str
+):
+    import httpx
+
+    from bench.service_process import TOKEN, start_service
+    from tests.conftest import free_port
+
+    executor = make_executor(log_max_bytes=512 * 1024)
+    info = flood(executor, count=100_000)
+    assert info.state == "succeeded" and info.log_truncated
+    headers = {"Authorization": f"token {TOKEN}"}
+
+    def read_through_the_api() -> tuple[list[tuple[int, str]], list[str]]:
+        service, url = start_service(tmp_path / "service", free_port(), registry_url, store_url=store.url)
+        try:
+            page = httpx.get(
+                f"{url}api/runs/{info.id}/logs", params={"after": 2047, "limit": 3}, headers=headers
+            )
+            assert page.status_code == 200, page.text
+            events = []
+            with httpx.stream(
+                "GET",
+                f"{url}api/runs/{info.id}/logs/stream",
+                headers=headers | {"Last-Event-ID": str(info.log_lines - 2)},
+                timeout=30,
+            ) as response:
+                events = [line for line in response.iter_lines() if line.startswith("id:")]
+            return [(e["seq"], e["text"]) for e in page.json()], events
+        finally:
+            service.terminate()
+            service.wait(timeout=30)
+
+    (tmp_path / "service").mkdir()
+    before = read_through_the_api()
+    assert before[0] == [(2048, "line 2047"), (2049, "line 2048"), (2050, "line 2049")]
+    assert before[1] == [f"id: {info.log_lines - 1}", f"id: {info.log_lines}"]
+    assert read_through_the_api() == before
+
+
 def _run_id(output: bytes) -> str:
     text = output.decode()
     if "{" in text:
@@ -353,3 +395,43 @@ def test_a_run_logged_before_log_files_is_read_from_the_table_and_continued_in_a
         (3, "new"),
     ]
     store.close()
+
+
+@pytest.mark.postgres
+def test_migration_0005_gives_runs_their_log_file_and_keeps_older_logs(store_url: str):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import inspect, text
+
+    from mlrun_kernel.store import Base
+
+    store = Store(store_url)
+    try:
+        store.upgrade("0004")
+        with store.engine.begin() as conn:  # a run logged into rows, before log files
+            conn.execute(
+                text(
+                    "INSERT INTO runs (id, owner, model, model_ref, digest, image, task, command, inputs,"
+                    " parameters, resources, reuse_key, state, created_at, state_changed_at, attempts,"
+                    " cancel_requested, storage, warnings, log_lines, log_bytes, log_truncated)"
+                    " VALUES ('old', 'ana', 'm', '1', 'sha256:0', 'x', 't', NULL, '{}', '{}', '{}', 'k',"
+                    " 'succeeded', :at, :at, 1, false, '/nowhere', '[]', 1, 4, false)"
+                ),
+                {"at": datetime(2026, 1, 1, tzinfo=UTC)},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO run_log_lines (run_id, seq, at, stream, text)"
+                    " VALUES ('old', 1, :at, 'stdout', 'kept')"
+                ),
+                {"at": datetime(2026, 1, 1, tzinfo=UTC)},
+            )
+        store.upgrade()
+        assert "log_path" in {c["name"] for c in inspect(store.engine).get_columns("runs")}
+        with store.engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            diffs = [d for d in compare_metadata(context, Base.metadata) if "runs" in repr(d)[:200]]
+        assert diffs == []
+        assert [(e.seq, e.text) for e in stored_lines(store, "old")] == [(1, "kept")]
+    finally:
+        store.close()
