@@ -475,6 +475,7 @@ class Executor:
             s.delete(run)
         self._release(run_id)
         if not shared:
+            self._quiet(CappedOutputs(Path(storage)).discard)  # never rmtree into a mount
             shutil.rmtree(storage, ignore_errors=True)
         elif log_file:  # the storage stays for the runs that reuse it; the log was this run's
             for path in (Path(log_file), index_for(Path(log_file))):

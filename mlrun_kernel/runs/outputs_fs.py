@@ -187,3 +187,21 @@ def _copy_regular(source: Path, target: Path) -> None:
             os.close(out)
     finally:
         os.close(fd)
+
+
+def sweep_outputs(root: Path, active: set[str]) -> list[str]:
+    """Discard the outputs file systems of runs under ``root`` that are not ``active``.
+
+    A run that ended without its worker (the executor died, its container was
+    lost) would otherwise keep a mount and an image; returns those run ids.
+    """
+    swept: list[str] = []
+    try:
+        candidates = [d for d in root.iterdir() if d.name not in active and (d / IMAGE_NAME).exists()]
+    except OSError:
+        return swept
+    for run_dir in candidates:
+        with contextlib.suppress(OSError, OutputsFilesystemError):
+            CappedOutputs(run_dir).discard()
+            swept.append(run_dir.name)
+    return swept

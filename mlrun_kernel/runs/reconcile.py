@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_, select, true
 
 from mlrun_kernel.runs.backends.base import LABEL_EXECUTOR, LABEL_STORAGE
+from mlrun_kernel.runs.outputs_fs import sweep_outputs
 from mlrun_kernel.runs.states import ACTIVE, RunState
 from mlrun_kernel.store.models import Run, RunExecutor
 from mlrun_kernel.store.types import utcnow
@@ -114,7 +115,8 @@ def reconcile(executor: Executor, *, take_all_of: str | None = None) -> list[str
         executor._remove_container(handle.id)
     try:  # run networks and firewall rules a killed executor left behind
         executor.backend.sweep(executor=executor.name, storage=str(executor.root), active=still_active)
+        sweep_outputs(executor.root, still_active | set(executor._workers))
     except Exception as exc:  # noqa: BLE001 - best effort: the next reconcile tries again
-        log.warning("reconcile: cannot sweep run networks: %s", exc)
+        log.warning("reconcile: cannot sweep run networks or outputs: %s", exc)
     executor._wake.set()
     return handled

@@ -123,3 +123,16 @@ def test_a_plain_outputs_folder_is_measured_and_the_log_says_so(make_executor):
     lines = [line.text for line in executor.logs(info.id)]
     expected = "outputs cap measured every 0.5 s (no size-limited file system: MLK_OUTPUTS_FILESYSTEM=folder)"
     assert any(line.endswith(expected) for line in lines), lines
+
+
+def test_an_outputs_file_system_left_by_a_dead_executor_is_discarded_at_reconcile(make_executor):
+    from mlrun_kernel.runs.outputs_fs import CappedOutputs
+
+    executor: Executor = make_executor(start=False)
+    left = CappedOutputs(executor.root / "0123456789abcdef")  # a run this store no longer knows
+    left.run_dir.mkdir(parents=True)
+    left.prepare(CAP, 65534, 65534)
+    assert left.mounted
+    executor.start()  # reconciles at once
+    assert not left.mounted
+    assert not left.image.exists()
