@@ -139,3 +139,48 @@ def test_the_service_killed_mid_upload_resumes_from_its_reported_offset(
     finally:
         service.terminate()
         service.wait(timeout=30)
+
+
+class ClientGone(Exception):
+    pass
+
+
+def test_a_client_that_drops_mid_request_resumes_from_what_the_service_kept(
+    tmp_path: Path, content: bytes
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}{PREFIX}"
+    service = start_service(tmp_path, port)
+    try:
+        with Client(url, token=TOKEN) as client:
+            upload = client.start_upload("sensors.csv", len(content))
+
+            def body() -> Iterator[bytes]:
+                for start in range(0, 9 * MiB, MiB):
+                    yield content[start : start + MiB]
+                raise ClientGone("the notebook's kernel was interrupted")
+
+            headers = {"Authorization": f"token {TOKEN}", "Content-Length": str(len(content))}
+            with httpx.Client(base_url=url, headers=headers) as http, pytest.raises(ClientGone):
+                http.patch(f"api/uploads/{upload['id']}", params={"offset": 0}, content=body())
+
+            # Once the dropped request has let go of the upload, an empty chunk at the
+            # reported offset is accepted: that offset is final.
+            auth = {"Authorization": f"token {TOKEN}"}
+            with httpx.Client(base_url=url, headers=auth) as http:
+                deadline = time.monotonic() + 30
+                while True:
+                    received = client.upload_status(upload["id"])["received"]
+                    at = {"offset": received}
+                    probe = http.patch(f"api/uploads/{upload['id']}", params=at, content=b"")
+                    if probe.status_code == 200:
+                        break
+                    assert probe.status_code == 409, probe.text  # still receiving, or moved on
+                    assert time.monotonic() < deadline, "the dropped request never let go"
+                    time.sleep(0.05)
+            assert 0 < received <= 9 * MiB  # what arrived is kept
+            version = client.upload_dataset(content, "sensors", filename="sensors.csv", resume=upload["id"])
+            assert version["sha256"] == hashlib.sha256(content).hexdigest()
+    finally:
+        service.terminate()
+        service.wait(timeout=30)
