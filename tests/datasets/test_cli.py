@@ -64,7 +64,7 @@ def test_user_uploads_lists_shows_previews_and_removes_a_dataset(mlk, tmp_path):
     code, out, _ = mlk("rm", "iris")
     assert (code, out.strip()) == (0, "deleted alice/iris")
     code, _, err = mlk("show", "iris")
-    assert code == 1 and "mlk: error: no dataset 'iris' that alice can see" in err
+    assert code == 1 and "mlk: error: no dataset 'alice/iris' that alice can see" in err  # named in full
 
 
 def test_bad_uploads_print_a_clear_error(mlk, tmp_path):
