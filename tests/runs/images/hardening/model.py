@@ -83,7 +83,11 @@ def inputs():
 def whoami():
     """Write to the outputs folder and say who wrote it."""
     write("hello.txt", "hello\n")
-    write("_result.json", {"uid": os.getuid(), "gid": os.getgid()})
+    folder = os.stat(OUT)
+    write(
+        "_result.json",
+        {"uid": os.getuid(), "gid": os.getgid(), "outputs_owner": [folder.st_uid, folder.st_gid]},
+    )
 
 
 if __name__ == "__main__":
