@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mlrun_kernel.cli.output import emit, table
-from mlrun_kernel.cli.platform import open_platform
+from mlrun_kernel.cli.platform import UploadAsk, open_platform
 from mlrun_kernel.datasets.service import VISIBILITIES, human_bytes
 
 
@@ -78,14 +78,15 @@ def _version_text(v: dict[str, Any]) -> str:
 
 
 def run_upload(args: argparse.Namespace) -> int:
-    info = open_platform().upload(
-        Path(args.path),
-        args.name,
+    ask = UploadAsk(
+        path=Path(args.path),
+        name=args.name,
         description=args.description,
         visibility=args.visibility,
         group=args.group,
         unpack=not args.no_unpack,
     )
+    info = open_platform().upload(ask)
     if args.json:
         emit(info, as_json=True)
     else:

@@ -37,6 +37,30 @@ class NotRemote(RuntimeError):
     """A command or flag that works only embedded was used through the service."""
 
 
+@dataclasses.dataclass(frozen=True)
+class RunAsk:
+    """A run as ``mlk run`` asks for it; ``inputs`` name datasets (embedded: or local paths)."""
+
+    model: str
+    task: str
+    inputs: dict[str, str]
+    parameters: dict[str, Any]
+    reuse: bool = False
+    owner: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class UploadAsk:
+    """A dataset upload as ``mlk datasets upload`` asks for it."""
+
+    path: Path
+    name: str
+    description: str | None = None
+    visibility: str | None = None
+    group: str | None = None
+    unpack: bool = True
+
+
 def me() -> str:
     """Who runs the command: ``$MLK_USER``, else ``$JUPYTERHUB_USER``, else the OS user."""
     return os.environ.get("MLK_USER") or os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
@@ -55,32 +79,14 @@ class Platform(Protocol):
     ) -> list[dict[str, Any]]: ...
     def model(self, name: str) -> dict[str, Any]: ...
 
-    def upload(
-        self,
-        path: Path,
-        name: str,
-        *,
-        description: str | None,
-        visibility: str | None,
-        group: str | None,
-        unpack: bool,
-    ) -> dict[str, Any]: ...
+    def upload(self, ask: UploadAsk) -> dict[str, Any]: ...
     def datasets(self) -> list[dict[str, Any]]: ...
     def dataset(self, ref: str) -> dict[str, Any]: ...
     def files(self, ref: str, version: int | None) -> list[dict[str, Any]]: ...
     def preview(self, ref: str, version: int | None) -> dict[str, Any]: ...
     def delete_dataset(self, ref: str) -> str: ...
 
-    def submit(
-        self,
-        model: str,
-        *,
-        task: str,
-        inputs: dict[str, str],
-        parameters: dict[str, Any],
-        reuse: bool,
-        owner: str | None,
-    ) -> dict[str, Any]: ...
+    def submit(self, ask: RunAsk) -> dict[str, Any]: ...
     def runs(self, query: RunQuery) -> dict[str, Any]: ...
     def run(self, run_id: str) -> dict[str, Any]: ...
     def logs(self, run_id: str, *, follow: bool) -> Iterator[dict[str, Any]]: ...
@@ -172,24 +178,15 @@ class Embedded:
         return dict(to_jsonable_python(model_detail(found, settings().registry_host, sees_problems=True)))
 
     # ---- datasets
-    def upload(
-        self,
-        path: Path,
-        name: str,
-        *,
-        description: str | None,
-        visibility: str | None,
-        group: str | None,
-        unpack: bool,
-    ) -> dict[str, Any]:
+    def upload(self, ask: UploadAsk) -> dict[str, Any]:
         info = self._datasets.upload_file(
             self._principal,
-            name,
-            path,
-            description=description,
-            visibility=cast(Any, visibility),  # argparse checked it against VISIBILITIES
-            group=group,
-            unpack=unpack,
+            ask.name,
+            ask.path,
+            description=ask.description,
+            visibility=cast(Any, ask.visibility),  # argparse checked it against VISIBILITIES
+            group=ask.group,
+            unpack=ask.unpack,
         )
         return _version(info)
 
@@ -218,31 +215,22 @@ class Embedded:
         return full
 
     # ---- runs
-    def submit(
-        self,
-        model: str,
-        *,
-        task: str,
-        inputs: dict[str, str],
-        parameters: dict[str, Any],
-        reuse: bool,
-        owner: str | None,
-    ) -> dict[str, Any]:
+    def submit(self, ask: RunAsk) -> dict[str, Any]:
         from mlrun_kernel.runs import LocalInput, RunRequest
         from mlrun_kernel.runs.record import public_record
 
         self._catalog().close()
         sources: dict[str, Any] = {
             name: LocalInput(Path(value)) if Path(value).exists() else qualified(self.who, value)
-            for name, value in inputs.items()
+            for name, value in ask.inputs.items()
         }
         request = RunRequest(
-            model=model,
-            task=task,
+            model=ask.model,
+            task=ask.task,
             inputs=sources,
-            parameters=parameters,
-            owner=owner or self._principal,
-            reuse=reuse,
+            parameters=ask.parameters,
+            owner=ask.owner or self._principal,
+            reuse=ask.reuse,
         )
         return public_record(self._executor.submit(request))
 
@@ -322,23 +310,20 @@ class Remote:
         return dict(self.client.get_model(name))
 
     # ---- datasets
-    def upload(
-        self,
-        path: Path,
-        name: str,
-        *,
-        description: str | None,
-        visibility: str | None,
-        group: str | None,
-        unpack: bool,
-    ) -> dict[str, Any]:
+    def upload(self, ask: UploadAsk) -> dict[str, Any]:
+        path = ask.path
         if path.is_dir():
             raise NotRemote(
                 f"{path} is a folder: through the service, upload a file, a .zip or a .tar "
                 f"(for example `tar czf {path.name}.tar.gz -C {path.parent} {path.name}`)"
             )
         version = self.client.upload_dataset(
-            path, name, description=description, visibility=visibility, group=group, unpack=unpack
+            path,
+            ask.name,
+            description=ask.description,
+            visibility=ask.visibility,
+            group=ask.group,
+            unpack=ask.unpack,
         )
         return dict(version)
 
@@ -360,31 +345,23 @@ class Remote:
         return full
 
     # ---- runs
-    def submit(
-        self,
-        model: str,
-        *,
-        task: str,
-        inputs: dict[str, str],
-        parameters: dict[str, Any],
-        reuse: bool,
-        owner: str | None,
-    ) -> dict[str, Any]:
-        if owner and owner != self.who:
+    def submit(self, ask: RunAsk) -> dict[str, Any]:
+        if ask.owner and ask.owner != self.who:
             raise NotRemote(
-                f"--owner {owner}: through the service a run is always yours ({self.who}); "
+                f"--owner {ask.owner}: through the service a run is always yours ({self.who}); "
                 "an admin starts runs for others on the service's machine"
             )
-        for name, value in inputs.items():
+        for name, value in ask.inputs.items():
             if Path(value).exists():
                 raise NotRemote(
                     f"--input {name}={value} names a file here, which the service cannot read: "
                     f"upload it first (`mlk datasets upload {value} --name NAME`), then --input {name}=NAME"
                 )
-        qualified = {name: self._ref(value) for name, value in inputs.items()}
-        return dict(
-            self.client.start_run(model, task=task, inputs=qualified, parameters=parameters, reuse=reuse)
+        inputs = {name: self._ref(value) for name, value in ask.inputs.items()}
+        run = self.client.start_run(
+            ask.model, task=ask.task, inputs=inputs, parameters=ask.parameters, reuse=ask.reuse
         )
+        return dict(run)
 
     def runs(self, query: RunQuery) -> dict[str, Any]:
         return dict(self.client.list_runs(**dataclasses.asdict(query)))

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mlrun_kernel.cli.output import emit
-from mlrun_kernel.cli.platform import Platform, open_platform
+from mlrun_kernel.cli.platform import Platform, RunAsk, open_platform
 from mlrun_kernel.client import TERMINAL_STATES
 from mlrun_kernel.runs.history import MAX_LIMIT, SORTS
 
@@ -164,14 +164,15 @@ def _summary(platform: Platform, run: dict[str, Any], args: argparse.Namespace) 
 
 def run_run(args: argparse.Namespace) -> int:
     platform = open_platform()
-    run = platform.submit(
-        args.model,
+    ask = RunAsk(
+        model=args.model,
         task=args.task,
         inputs=dict(_pairs(args.input, "--input")),
         parameters=_parameters(args),
         reuse=args.reuse,
         owner=args.owner,
     )
+    run = platform.submit(ask)
     return _carry_out(platform, run, args)
 
 

@@ -8,6 +8,7 @@ every command must print the same and exit the same way on both sides.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import subprocess
@@ -59,6 +60,18 @@ RUN_ID = re.compile(r"\b[0-9a-f]{16}\b")
 TIME = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)?")
 
 
+def mlk_in(env: dict[str, str], cwd: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """``mlk ARGV`` as a user types it, in its own process with ``env``."""
+    return subprocess.run(
+        [sys.executable, "-m", "mlrun_kernel.cli", *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
 def normalise(text: str) -> str:
     text = RUN_ID.sub("<run>", text)
     text = TIME.sub("<time>", text)
@@ -108,17 +121,7 @@ def test_every_command_prints_the_same_embedded_and_through_the_service(
     base |= {"MLK_REGISTRY_URL": registry_url, "MLK_USER": USER}
 
     def side(env: dict[str, str]) -> Callable[..., subprocess.CompletedProcess[str]]:
-        def mlk(*argv: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run(
-                [sys.executable, "-m", "mlrun_kernel.cli", *argv],
-                env=env,
-                capture_output=True,
-                text=True,
-                cwd=tmp_path,
-                timeout=300,
-            )
-
-        return mlk
+        return functools.partial(mlk_in, env, tmp_path)
 
     embedded = play(side(base | {"MLK_DATA_DIR": str(tmp_path / "embedded")}), files)
 
@@ -157,15 +160,7 @@ def test_what_cannot_work_through_the_service_says_so(tmp_path: Path, registry_u
     with ServedApp(config) as served:
         env = {**os.environ, "MLK_SERVICE_URL": served.url, "MLK_SERVICE_TOKEN": "t", "MLK_USER": "admin"}
 
-        def mlk(*argv: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run(
-                [sys.executable, "-m", "mlrun_kernel.cli", *argv],
-                env=env,
-                capture_output=True,
-                text=True,
-                cwd=tmp_path,
-            )
-
+        mlk = functools.partial(mlk_in, env, tmp_path)
         local = mlk("run", MODEL, "--input", f"data={csv}")
         assert local.returncode == 1 and "Traceback" not in local.stderr
         assert "names a file here, which the service cannot read: upload it first" in local.stderr
