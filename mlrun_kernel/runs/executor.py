@@ -66,7 +66,6 @@ from mlrun_kernel.runs.inputs import (
     InputSource,
     hold_inputs,
     mount_inputs,
-    release_inputs,
     resolve_inputs,
 )
 from mlrun_kernel.runs.limits import (
@@ -84,7 +83,8 @@ from mlrun_kernel.runs.record import RunInfo, RunPage
 from mlrun_kernel.runs.record import run_info as _info
 from mlrun_kernel.runs.reuse import find_reusable, reuse_key
 from mlrun_kernel.runs.run_user import parse_run_user
-from mlrun_kernel.runs.states import ACTIVE, TERMINAL, RunState, can_move
+from mlrun_kernel.runs.states import ACTIVE, TERMINAL, RunState
+from mlrun_kernel.runs.transitions import Transitions
 from mlrun_kernel.spec import ManifestError, ParameterError, parse_manifest, validate_parameters
 from mlrun_kernel.store import Store
 from mlrun_kernel.store.busy import retry_busy
@@ -199,9 +199,10 @@ class Executor:
         self.name = name or self.settings.executor_name
         self.instance = uuid.uuid4().hex
         self.hub = hub or LogHub()
+        self.transitions = Transitions(store, self.data_dir)
+        """The one way a run's state changes in the store."""
         self._workers: dict[str, _Worker] = {}
         self._lock = threading.RLock()
-        self._changed = threading.Condition()
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._scheduler: threading.Thread | None = None
@@ -299,7 +300,7 @@ class Executor:
         try:
             hold_inputs(self.store, self.data_dir, run_id, inputs)
         except Exception as exc:
-            self._move(run_id, RunState.FAILED, f"could not hold the input datasets: {exc}")
+            self.transitions.move(run_id, RunState.FAILED, f"could not hold the input datasets: {exc}")
             raise InvalidRun(f"could not hold the input datasets: {exc}") from exc
         self._wake.set()
         return self.get(run_id)
@@ -401,8 +402,8 @@ class Executor:
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 raise TimeoutError(f"run {run_id} is still {info.state} after {timeout} s")
-            with self._changed:
-                self._changed.wait(timeout=min(0.5, left) if left is not None else 0.5)
+            with self.transitions.changed:
+                self.transitions.changed.wait(timeout=min(0.5, left) if left is not None else 0.5)
 
     # ------------------------------------------------------------------ change
 
@@ -416,7 +417,7 @@ class Executor:
             if run.state in TERMINAL:
                 return self.get(run_id)
             run.cancel_requested = True
-        if self._move(run_id, RunState.CANCELLED, reason, only_from={RunState.QUEUED}):
+        if self.transitions.move(run_id, RunState.CANCELLED, reason, only_from={RunState.QUEUED}):
             return self.get(run_id)
         with self._lock:
             worker = self._workers.get(run_id)
@@ -473,94 +474,13 @@ class Executor:
             storage, log_file = run.storage, run.log_path
             shared = s.scalar(select(func.count()).where(Run.storage == storage, Run.id != run_id))
             s.delete(run)
-        self._release(run_id)
+        self.transitions.release(run_id)
         if not shared:
             self._quiet(CappedOutputs(Path(storage)).discard)  # never rmtree into a mount
             shutil.rmtree(storage, ignore_errors=True)
         elif log_file:  # the storage stays for the runs that reuse it; the log was this run's
             for path in (Path(log_file), index_for(Path(log_file))):
                 path.unlink(missing_ok=True)
-
-    # ------------------------------------------------------------------ store moves
-
-    def _move(
-        self,
-        run_id: str,
-        state: RunState,
-        reason: str | None = None,
-        *,
-        only_from: set[RunState] | None = None,
-        **fields: Any,
-    ) -> bool:
-        """Record a state change (with its time and reason) if the current state allows it.
-
-        An ending state releases the run's dataset holds right after it is recorded,
-        before anyone waiting is told. Never before: a claim could take a queued run
-        between the release and a cancel that then loses, and run it unprotected.
-        """
-        moved = None
-        while moved is None:  # None: the state changed under us (another process); look again
-            moved = retry_busy(
-                lambda: self._record_move(run_id, state, reason, only_from, fields),
-                what=f"moving run {run_id} to {state.value}",
-            )
-        if not moved:
-            return False
-        if state in TERMINAL:
-            self._release(run_id)
-        with self._changed:
-            self._changed.notify_all()
-        return True
-
-    def _record_move(
-        self,
-        run_id: str,
-        state: RunState,
-        reason: str | None,
-        only_from: set[RunState] | None,
-        fields: dict[str, Any],
-    ) -> bool | None:
-        """One transaction of :meth:`_move`: the UPDATE names the state it saw, so two
-        processes sharing a SQLite file (no row locks) cannot both move the run."""
-        now = utcnow()
-        with self.store.session() as s:
-            seen = s.scalar(select(Run.state).where(Run.id == run_id).with_for_update())
-            if seen is None:
-                return False
-            current = RunState(seen)
-            if only_from is not None and current not in only_from:
-                return False
-            if current == state and not fields:
-                return False
-            if current != state and not can_move(current, state):
-                return False
-            values: dict[str, Any] = {"state": state.value, "state_changed_at": now, "reason": reason}
-            if state in TERMINAL:
-                values["finished_at"] = now
-            values.update(fields)
-            done = s.execute(update(Run).where(Run.id == run_id, Run.state == seen).values(**values))
-            if getattr(done, "rowcount", 0) != 1:
-                return None
-            if current != state:
-                s.add(RunEvent(run_id=run_id, at=now, state=state.value, reason=reason))
-        return True
-
-    def _update(self, run_id: str, **fields: Any) -> None:
-        def once() -> None:
-            with self.store.session() as s:
-                s.execute(update(Run).where(Run.id == run_id).values(**fields))
-
-        retry_busy(once, what=f"updating run {run_id}")
-
-    def _release(self, run_id: str) -> None:
-        with self.store.session() as s:
-            run = s.get(Run, run_id)
-            inputs = dict(run.inputs or {}) if run else {}
-        with contextlib.suppress(Exception):
-            retry_busy(
-                lambda: release_inputs(self.store, self.data_dir, run_id, inputs),
-                what=f"releasing the datasets of run {run_id}",
-            )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -795,9 +715,8 @@ class Executor:
                 if remove_container:
                     info = self._run_row(run_id)
                     if info.state in TERMINAL:
-                        self._release(run_id)
-                with self._changed:
-                    self._changed.notify_all()
+                        self.transitions.release(run_id)
+                self.transitions.notify()
                 self._wake.set()
 
     def _end(
@@ -813,7 +732,7 @@ class Executor:
         if worker.handle is not None:
             self._remove_container(worker.handle)
             worker.handle = None
-        return self._move(worker.run_id, state, reason, **fields)
+        return self.transitions.move(worker.run_id, state, reason, **fields)
 
     def _remove_container(self, handle: str) -> None:
         for attempt in range(5):
@@ -881,14 +800,14 @@ class Executor:
             if now - getattr(progress, "last", 0.0) > 1.0:
                 progress.last = now  # type: ignore[attr-defined]
                 with contextlib.suppress(Exception):
-                    self._update(run.id, pull_progress=data)
+                    self.transitions.update(run.id, pull_progress=data)
 
         self._bounded(
             "pulling", settings.stuck_pulling_seconds, worker, lambda: self.backend.pull(run.image, progress)
         )
         if worker.cancel.is_set():
             raise _Cancelled()
-        if not self._move(run.id, RunState.STARTING):
+        if not self.transitions.move(run.id, RunState.STARTING):
             raise _Cancelled()
         spec = self._container_spec(run)
         if (problem := self._outputs_fs_problem()) is not None:
@@ -904,13 +823,13 @@ class Executor:
             on_late=self._remove_container,
         )
         worker.handle = handle
-        self._update(run.id, container=handle)
+        self.transitions.update(run.id, container=handle)
         worker.output = self._attach(handle)
         engine_started = self.backend.engine_started_at()
         self._bounded("starting", settings.stuck_starting_seconds, worker, lambda: self.backend.start(handle))
         if worker.cancel.is_set():
             raise _Cancelled()
-        self._move(run.id, RunState.RUNNING, started_at=utcnow(), engine_started_at=engine_started)
+        self.transitions.move(run.id, RunState.RUNNING, started_at=utcnow(), engine_started_at=engine_started)
 
     def _container_spec(self, run: Run) -> ContainerSpec:
         run_dir = Path(run.storage)
@@ -1185,7 +1104,7 @@ class Executor:
     ) -> None:
         """collecting -> succeeded | failed | cancelled | timed_out, with the reason."""
         exit_code = status.exit_code if status else None
-        self._move(run.id, RunState.COLLECTING, exit_code=exit_code)
+        self.transitions.move(run.id, RunState.COLLECTING, exit_code=exit_code)
         report = self._bounded(
             "collecting",
             self.settings.stuck_collecting_seconds,
@@ -1283,12 +1202,12 @@ class Executor:
             self._remove_container(worker.handle)
             worker.handle = None
         if isinstance(exc, _EngineGone) or run.state in (RunState.RUNNING, RunState.COLLECTING):
-            self._move(run_id, RunState.FAILED, message)
+            self.transitions.move(run_id, RunState.FAILED, message)
             return
         if run.attempts < self.settings.retry_max_attempts and not run.cancel_requested:
             delay = min(self.settings.retry_backoff_seconds * 2 ** (run.attempts - 1), 300.0)
             recorder.system(f"attempt {run.attempts} failed ({message}); retrying in {delay:g} s")
-            if self._move(
+            if self.transitions.move(
                 run_id,
                 RunState.QUEUED,
                 f"retrying in {delay:g} s after: {message}",
@@ -1297,7 +1216,7 @@ class Executor:
             ):
                 return
         tries = f" (after {run.attempts} attempts)" if run.attempts > 1 else ""
-        self._move(run_id, RunState.FAILED, f"{message}{tries}")
+        self.transitions.move(run_id, RunState.FAILED, f"{message}{tries}")
 
 
 class _EngineGone(InfrastructureError):

@@ -80,7 +80,7 @@ def reconcile(executor: Executor, *, take_all_of: str | None = None) -> list[str
         if handle is not None:  # created, never started
             executor._remove_container(handle.id)
         if state in (RunState.PULLING, RunState.STARTING):
-            executor._move(
+            executor.transitions.move(
                 run_id,
                 RunState.QUEUED,
                 "the executor restarted before the container started; queued again",
@@ -96,12 +96,12 @@ def reconcile(executor: Executor, *, take_all_of: str | None = None) -> list[str
             and now_started is not None
             and (now_started - engine_started).total_seconds() > 1
         )
-        executor._move(
+        executor.transitions.move(
             run_id,
             RunState.FAILED,
             "engine restarted" if restarted else "the container was lost (removed outside the platform)",
         )
-        executor._release(run_id)
+        executor.transitions.release(run_id)
     # Containers of ours whose run is not active any more (or not in this store).
     with executor.store.session() as s:
         still_active = set(s.scalars(select(Run.id).where(Run.state.in_([st.value for st in ACTIVE]))))
