@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import json
 import logging
-import os
 import secrets
 import shutil
 import threading
@@ -41,19 +39,13 @@ from sqlalchemy import func, select, update
 from mlrun_kernel.catalog import resolve_version
 from mlrun_kernel.runs import queue as fair_queue
 from mlrun_kernel.runs.backends.base import (
-    LABEL_DIGEST,
-    LABEL_EXECUTOR,
-    LABEL_MODEL,
-    LABEL_OWNER,
-    LABEL_RUN,
-    LABEL_STORAGE,
     Backend,
     ContainerSpec,
     ExitStatus,
     Handle,
-    Mount,
     OutputStream,
 )
+from mlrun_kernel.runs.contract import container_spec, outputs_fs_problem
 from mlrun_kernel.runs.errors import (
     EngineUnavailable,
     InfrastructureError,
@@ -65,7 +57,6 @@ from mlrun_kernel.runs.history import RunQuery, next_offset, select_page
 from mlrun_kernel.runs.inputs import (
     InputSource,
     hold_inputs,
-    mount_inputs,
     resolve_inputs,
 )
 from mlrun_kernel.runs.limits import (
@@ -78,7 +69,7 @@ from mlrun_kernel.runs.limits import (
 from mlrun_kernel.runs.logfile import index_for
 from mlrun_kernel.runs.logs import LogHub, LogRecorder, RunLogEntry, stored_lines
 from mlrun_kernel.runs.outputs import OutputReport, collect_outputs, outputs_size
-from mlrun_kernel.runs.outputs_fs import CappedOutputs, OutputsFilesystemError, capped_fs_problem
+from mlrun_kernel.runs.outputs_fs import CappedOutputs
 from mlrun_kernel.runs.record import RunInfo, RunPage
 from mlrun_kernel.runs.record import run_info as _info
 from mlrun_kernel.runs.reuse import find_reusable, reuse_key
@@ -832,79 +823,19 @@ class Executor:
         self.transitions.move(run.id, RunState.RUNNING, started_at=utcnow(), engine_started_at=engine_started)
 
     def _container_spec(self, run: Run) -> ContainerSpec:
-        run_dir = Path(run.storage)
-        outputs = run_dir / "outputs"
-        capped = CappedOutputs(run_dir)
-        capped.discard()  # a retry: start from an empty folder again
-        if outputs.exists():
-            shutil.rmtree(outputs)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        run_dir.chmod(0o755)
-        if self._outputs_fs_problem() is None:  # the cap holds while the model writes
-            capped.prepare(self.settings.outputs_max_bytes, self.run_user.uid, self.run_user.gid)
-        else:
-            outputs.mkdir()
-            try:
-                os.chown(outputs, self.run_user.uid, self.run_user.gid)  # the model's, not a fixed uid
-                outputs.chmod(0o755)
-            except PermissionError:
-                outputs.chmod(0o777)
-        params = run_dir / "params.json"
-        params.write_text(json.dumps(run.parameters, indent=2, ensure_ascii=False))
-        params.chmod(0o444)
-        mounts = [
-            Mount(str(params), "/mlk/params.json", read_only=True),
-            Mount(str(outputs), "/mlk/outputs", read_only=False),
-        ]
-        for host, target in mount_inputs(self.store, self.data_dir, run.owner, run_dir, run.inputs):
-            mounts.append(Mount(host, target, read_only=True))
-        res = run.resources
-        return ContainerSpec(
-            name=f"mlk-run-{run.id}",
-            image=run.image,
-            command=list(run.command) if run.command else [run.task],
-            env={
-                "MLK_TASK": run.task,
-                "MLK_RUN_ID": run.id,
-                "MLK_PARAMS": "/mlk/params.json",
-                "MLK_INPUTS": "/mlk/inputs",
-                "MLK_OUTPUTS": "/mlk/outputs",
-                "PYTHONUNBUFFERED": "1",
-            },
-            labels={
-                LABEL_RUN: run.id,
-                LABEL_OWNER: run.owner,
-                LABEL_MODEL: run.model,
-                LABEL_DIGEST: run.digest,
-                LABEL_EXECUTOR: self.name,
-                LABEL_STORAGE: str(self.root),
-            },
-            mounts=mounts,
-            user=self.run_user.spec,
-            memory_bytes=int(res["memory_bytes"]),
-            cpus=float(res["cpus"]),
-            pids_limit=int(res["pids_limit"]),
-            network=bool(res["network"]),
-            gpus=int(res["gpus"]),
+        return container_spec(
+            run,
+            store=self.store,
+            data_dir=self.data_dir,
+            settings=self.settings,
+            run_user=self.run_user,
+            executor=self.name,
+            root=self.root,
+            capped=self._outputs_fs_problem() is None,
         )
 
     def _outputs_fs_problem(self) -> str | None:
-        """Why outputs get a plain folder measured by polls instead of a size-limited file system.
-
-        ``MLK_OUTPUTS_FILESYSTEM=capped`` makes that an error instead of a fallback.
-        """
-        choice = self.settings.outputs_filesystem
-        if choice == "folder":
-            return "MLK_OUTPUTS_FILESYSTEM=folder"
-        problem = capped_fs_problem()
-        if problem is None and not self.backend.outputs_on_this_host():
-            problem = f"the {self.backend.name} backend's containers do not see this host's mounts"
-        if problem is not None and choice == "capped":
-            raise OutputsFilesystemError(
-                f"cannot give the run a size-limited outputs folder: {problem} "
-                "(set MLK_OUTPUTS_FILESYSTEM=auto to fall back to measuring it)"
-            )
-        return problem
+        return outputs_fs_problem(self.settings, self.backend)
 
     def _collect(self, run: Run) -> OutputReport:
         """Check the outputs in place, then keep what passed on a plain folder (see outputs_fs)."""
