@@ -70,6 +70,7 @@ from mlrun_kernel.runs.logfile import index_for
 from mlrun_kernel.runs.logs import LogHub, LogRecorder, RunLogEntry, stored_lines
 from mlrun_kernel.runs.outputs import OutputReport, collect_outputs, outputs_size
 from mlrun_kernel.runs.outputs_fs import CappedOutputs
+from mlrun_kernel.runs.reconcile import reconcile
 from mlrun_kernel.runs.record import RunInfo, RunPage
 from mlrun_kernel.runs.record import run_info as _info
 from mlrun_kernel.runs.reuse import find_reusable, reuse_key
@@ -481,8 +482,6 @@ class Executor:
             return self
         self.root.mkdir(parents=True, exist_ok=True)
         self._heartbeat(force=True)
-        from mlrun_kernel.runs.reconcile import reconcile
-
         reconcile(self, take_all_of=self.name)
         self._last_reconcile = time.monotonic()
         self._stopping.clear()
@@ -516,6 +515,25 @@ class Executor:
                     return
             time.sleep(0.05)
         raise TimeoutError("runs are still active")
+
+    # ------------------------------------------------------------------ for reconcile
+
+    def held_runs(self) -> set[str]:
+        """The runs a worker of this executor holds now."""
+        with self._lock:
+            return set(self._workers)
+
+    def take_over(self, run_id: str, *, mode: str, handle: Handle | None) -> None:
+        """Give the run a worker: ``adopt`` a running container, ``collect`` an exited one."""
+        self._spawn(run_id, mode=mode, handle=handle)
+
+    def remove_container(self, handle: str) -> None:
+        """Remove a container, retried while the engine restarts."""
+        self._remove_container(handle)
+
+    def wake(self) -> None:
+        """Look at the queue again now."""
+        self._wake.set()
 
     def __enter__(self) -> Executor:
         return self.start()
@@ -553,8 +571,6 @@ class Executor:
     def _tick(self) -> None:
         self._heartbeat()
         if time.monotonic() - self._last_reconcile > self.settings.lease_seconds / 2:
-            from mlrun_kernel.runs.reconcile import reconcile
-
             reconcile(self)
             self._last_reconcile = time.monotonic()
         with self.store.session() as s:

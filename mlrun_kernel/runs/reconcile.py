@@ -20,23 +20,51 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import or_, select, true
 
-from mlrun_kernel.runs.backends.base import LABEL_EXECUTOR, LABEL_STORAGE
+from mlrun_kernel.runs.backends.base import LABEL_EXECUTOR, LABEL_STORAGE, Backend, Handle
+from mlrun_kernel.runs.limits import RunSettings
 from mlrun_kernel.runs.outputs_fs import sweep_outputs
 from mlrun_kernel.runs.states import ACTIVE, RunState
+from mlrun_kernel.runs.transitions import Transitions
+from mlrun_kernel.store import Store
 from mlrun_kernel.store.models import Run, RunExecutor
 from mlrun_kernel.store.types import utcnow
-
-if TYPE_CHECKING:
-    from mlrun_kernel.runs.executor import Executor
 
 log = logging.getLogger(__name__)
 
 
-def reconcile(executor: Executor, *, take_all_of: str | None = None) -> list[str]:
+class Reconcilable(Protocol):
+    """What reconcile needs of an executor (``Executor`` is one); no private members."""
+
+    store: Store
+    backend: Backend
+    settings: RunSettings
+    transitions: Transitions
+    name: str
+    root: Path
+
+    def held_runs(self) -> set[str]:
+        """The runs a worker of this executor holds now."""
+        ...
+
+    def take_over(self, run_id: str, *, mode: str, handle: Handle | None) -> None:
+        """Give the run a worker: ``adopt`` a running container, ``collect`` an exited one."""
+        ...
+
+    def remove_container(self, handle: str) -> None:
+        """Remove a container, retried while the engine restarts."""
+        ...
+
+    def wake(self) -> None:
+        """Look at the queue again now."""
+        ...
+
+
+def reconcile(executor: Reconcilable, *, take_all_of: str | None = None) -> list[str]:
     """Take over orphaned runs; returns the ids adopted, collected, requeued or failed."""
     stale_before = utcnow() - timedelta(seconds=executor.settings.lease_seconds)
     with executor.store.session() as s:
@@ -54,8 +82,7 @@ def reconcile(executor: Executor, *, take_all_of: str | None = None) -> list[str
                 )
             )
         ]
-    with executor._lock:
-        mine = set(executor._workers)
+    mine = executor.held_runs()
     orphans = [o for o in orphans if o[0] not in mine]
     if take_all_of is None:
         # Only runs of dead executors, or our own that no worker holds.
@@ -75,10 +102,12 @@ def reconcile(executor: Executor, *, take_all_of: str | None = None) -> list[str
         handle = handles.pop(run_id, None)
         handled.append(run_id)
         if handle is not None and handle.status in ("running", "exited"):
-            executor._spawn(run_id, mode="adopt" if handle.status == "running" else "collect", handle=handle)
+            executor.take_over(
+                run_id, mode="adopt" if handle.status == "running" else "collect", handle=handle
+            )
             continue
         if handle is not None:  # created, never started
-            executor._remove_container(handle.id)
+            executor.remove_container(handle.id)
         if state in (RunState.PULLING, RunState.STARTING):
             executor.transitions.move(
                 run_id,
@@ -88,7 +117,7 @@ def reconcile(executor: Executor, *, take_all_of: str | None = None) -> list[str
             )
             continue
         if state == RunState.COLLECTING and exit_code is not None:
-            executor._spawn(run_id, mode="collect", handle=None)
+            executor.take_over(run_id, mode="collect", handle=None)
             continue
         now_started = executor.backend.engine_started_at()
         restarted = (
@@ -112,11 +141,11 @@ def reconcile(executor: Executor, *, take_all_of: str | None = None) -> list[str
             continue  # another platform's executor of the same name: not ours to judge
         if run_id in still_active:
             continue
-        executor._remove_container(handle.id)
+        executor.remove_container(handle.id)
     try:  # run networks and firewall rules a killed executor left behind
         executor.backend.sweep(executor=executor.name, storage=str(executor.root), active=still_active)
-        sweep_outputs(executor.root, still_active | set(executor._workers))
+        sweep_outputs(executor.root, still_active | executor.held_runs())
     except Exception as exc:  # noqa: BLE001 - best effort: the next reconcile tries again
         log.warning("reconcile: cannot sweep run networks or outputs: %s", exc)
-    executor._wake.set()
+    executor.wake()
     return handled
