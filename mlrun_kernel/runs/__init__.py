@@ -21,7 +21,7 @@ Modules, from the outside in: :mod:`.executor` (the ``Executor``), :mod:`.record
 :mod:`.backends` (local engine, Swarm) behind one small interface.
 """
 
-from mlrun_kernel.runs.backends import Backend, in_thread, make_backend
+from mlrun_kernel.runs.backends import Backend, make_backend
 from mlrun_kernel.runs.errors import (
     EngineUnavailable,
     ImagePullError,
@@ -63,7 +63,6 @@ __all__ = [
     "RunSettings",
     "RunState",
     "effective_resources",
-    "in_thread",
     "make_backend",
     "parse_progress",
     "run_settings",

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import anyio
@@ -45,10 +46,13 @@ from mlrun_kernel.service.threads import in_thread, in_waiting_thread, set_threa
 from mlrun_kernel.spec import load_validator
 from mlrun_kernel.store import Store, open_store, sqlite_store_url
 
+if TYPE_CHECKING:
+    from mlrun_kernel.runs import Executor
+
 log = logging.getLogger(__name__)
 
 
-def _executor(config: ServiceSettings, store: Store, registry_host: str) -> object | None:
+def _executor(config: ServiceSettings, store: Store, registry_host: str) -> Executor | None:
     """The run executor, or None (runs answer 503) when the engine cannot be reached."""
     try:
         from mlrun_kernel.runs import Executor, run_settings
@@ -61,7 +65,7 @@ def _executor(config: ServiceSettings, store: Store, registry_host: str) -> obje
 
 
 def create_app(
-    config: ServiceSettings | None = None, *, store: Store | None = None, executor: object | None = None
+    config: ServiceSettings | None = None, *, store: Store | None = None, executor: Executor | None = None
 ) -> FastAPI:
     """The service app for ``config`` (by default read from the environment).
 
@@ -90,7 +94,7 @@ def create_app(
         auth=Authenticator(hub, static_token=config.static_token, static_user=config.static_user),
         metrics=ServiceMetrics(store),
         registry_host=registry_host,
-        executor=executor if executor is not None else _executor(config, store, registry_host),  # type: ignore[arg-type]
+        executor=executor if executor is not None else _executor(config, store, registry_host),
         browser=browser,
     )
 

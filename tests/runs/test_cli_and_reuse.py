@@ -12,7 +12,8 @@ import time
 import pytest
 
 from mlrun_kernel.cli import runs as runs_cli
-from mlrun_kernel.runs import Executor, RunRequest, in_thread
+from mlrun_kernel.runs import Executor, RunRequest
+from mlrun_kernel.service.threads import in_thread
 from tests.runs.conftest import leftover_containers
 
 pytestmark = [pytest.mark.docker, pytest.mark.registry]

@@ -15,7 +15,6 @@ from mlrun_kernel.runs.backends.base import (
     Handle,
     LogLine,
     Mount,
-    in_thread,
 )
 
 
@@ -38,6 +37,5 @@ __all__ = [
     "Handle",
     "LogLine",
     "Mount",
-    "in_thread",
     "make_backend",
 ]

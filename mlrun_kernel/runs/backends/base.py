@@ -7,17 +7,15 @@ label. It knows nothing of the store, the queue or the contract's files: the
 executor turns a run into a :class:`ContainerSpec` and a backend's answers
 into run states.
 
-Every method blocks. The service (async) calls them through :func:`in_thread`,
-the one door from the event loop to the engine.
+Every method blocks. The service (async) calls the executor through
+:func:`mlrun_kernel.service.threads.in_waiting_thread` / ``in_thread``, the one
+door from the event loop to blocking code.
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, TypeVar
@@ -166,12 +164,3 @@ class Backend(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
-
-
-_POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="mlk-engine")
-
-
-async def in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a blocking engine call in the engine thread pool, off the event loop."""
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_POOL, functools.partial(fn, *args, **kwargs))
