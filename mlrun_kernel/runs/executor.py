@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select, update
 
 from mlrun_kernel.catalog import resolve_version
+from mlrun_kernel.datasets.records import Principal
 from mlrun_kernel.runs import queue as fair_queue
 from mlrun_kernel.runs.backends.base import (
     Backend,
@@ -101,13 +102,13 @@ class RunRequest:
     task: str = "predict"
     inputs: dict[str, InputSource] = field(default_factory=dict)
     parameters: dict[str, Any] = field(default_factory=dict)
-    owner: Any = "anonymous"
-    """A user name, or a ``mlrun_kernel.datasets.Principal`` (for group-shared datasets)."""
+    owner: Principal | str = "anonymous"
+    """A user name, or a ``Principal`` (its groups open group-shared datasets)."""
     reuse: bool = False
 
 
-def _owner_name(owner: Any) -> str:
-    return str(getattr(owner, "name", owner))
+def _owner_name(owner: Principal | str) -> str:
+    return owner.name if isinstance(owner, Principal) else owner
 
 
 def split_model_ref(text: str) -> tuple[str, str]:
@@ -433,7 +434,7 @@ class Executor:
         with contextlib.suppress(Exception):
             fn(*args)
 
-    def rerun(self, run_id: str, *, owner: Any = None, reuse: bool = False) -> RunInfo:
+    def rerun(self, run_id: str, *, owner: Principal | str | None = None, reuse: bool = False) -> RunInfo:
         """The same model digest, task, inputs and parameters, as a new run."""
         old = self.get(run_id)
         inputs: dict[str, InputSource] = {}
