@@ -62,5 +62,5 @@ def test_listing_while_the_registry_is_down_shows_the_stored_catalog_with_a_warn
     fresh_registry.stop()
     out = mlk("models", "list", registry=fresh_registry.url, data=str(tmp_path))
     assert out.returncode == 0
-    assert "warning: showing the stored catalog" in out.stdout
+    assert "warning: showing the stored catalog" in out.stderr
     assert "team/churn" in out.stdout
