@@ -14,6 +14,14 @@ from mlrun_kernel.registry import RegistryAccess, RegistryCredentialsError, regi
 from mlrun_kernel.registry.credentials import ensure_project_credentials, kept_password
 
 
+@pytest.fixture(autouse=True)
+def _no_registry_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only what a test passes counts (the Makefile exports the project's push address)."""
+    for name in list(os.environ):
+        if name.startswith("MLK_REGISTRY"):
+            monkeypatch.delenv(name)
+
+
 def test_the_password_is_made_once_0600_even_under_a_permissive_umask(tmp_path: Path) -> None:
     path = tmp_path / "data" / "registry-password"
     old = os.umask(0)
