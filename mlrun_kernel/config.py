@@ -259,23 +259,6 @@ class ClientSettings(MlkSettings):
         description="Whom the embedded `mlk` acts as (unset: the user name the hub, in "
         "JUPYTERHUB_USER, or the OS gives).",
     )
-    shared_password: str | None = Field(
-        default=None,
-        repr=False,
-        description="The hub's option (see jupyterhub_config.py); `mlk status` only says "
-        "whether the password comes from it or from the file the hub keeps.",
-    )
-    admin_password: str | None = Field(
-        default=None,
-        repr=False,
-        description="The hub's option (see jupyterhub_config.py); when unset, `mlk status` "
-        "names the file that holds the admins' generated password.",
-    )
-    admin_users: str = Field(
-        default="admin",
-        description="The hub's option (see jupyterhub_config.py): comma-separated admin user "
-        "names, which `mlk status` prints.",
-    )
 
 
 @lru_cache(maxsize=1)

@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from pydantic_core import to_jsonable_python
 
+from mlrun_kernel.config import client_settings
+
 if TYPE_CHECKING:
     from mlrun_kernel.client import Client
     from mlrun_kernel.datasets import Datasets, Principal
@@ -63,7 +65,7 @@ class UploadAsk:
 
 def me() -> str:
     """Who runs the command: ``$MLK_USER``, else ``$JUPYTERHUB_USER``, else the OS user."""
-    return os.environ.get("MLK_USER") or os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
+    return client_settings().user or os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
 
 
 class Platform(Protocol):
@@ -403,7 +405,7 @@ class Remote:
 def open_platform() -> Platform:
     """The service named by ``MLK_SERVICE_URL`` (token: ``MLK_SERVICE_TOKEN`` or
     ``JUPYTERHUB_API_TOKEN``), or the embedded library when it is not set."""
-    if os.environ.get("MLK_SERVICE_URL", "").strip():
+    if client_settings().service_url:
         from mlrun_kernel.client import Client
 
         return Remote(Client())
