@@ -44,6 +44,9 @@ _METADATA_KEYS = (
     "documentation",
 )
 
+_MANIFEST_KEYS = ("release_notes", "resolves")
+"""Manifest fields mlk.yaml also takes at its top level."""
+
 
 @dataclass(frozen=True)
 class BuildFile:
@@ -75,18 +78,25 @@ def load_build_file(folder: Path) -> BuildFile:
         raise _problem(str(path), f"not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
         raise _problem(str(path), "must be a mapping with image, title, ... and manifest")
-    unknown = set(raw) - {"image", "manifest", *_METADATA_KEYS}
+    unknown = set(raw) - {"image", "manifest", *_MANIFEST_KEYS, *_METADATA_KEYS}
     if unknown:
         raise _problem(str(path), f"unknown keys: {', '.join(sorted(unknown))}")
     for key in ("image", "title", "description", "version", "manifest"):
         if key not in raw:
             raise _problem(f"{path}: {key}", "is required")
+    manifest = raw["manifest"]
+    if isinstance(manifest, dict):
+        for key in _MANIFEST_KEYS:  # may sit next to `version`, where an expert looks for them
+            if key in raw:
+                if key in manifest:
+                    raise _problem(f"{path}: {key}", "is given both at the top level and under manifest")
+                manifest = {**manifest, key: raw[key]}
     metadata = ModelMetadata(**{k: str(raw[k]).strip() for k in _METADATA_KEYS if raw.get(k) is not None})
     return BuildFile(
         folder=folder,
         image=str(raw["image"]),
         metadata=metadata,
-        manifest=parse_manifest(raw["manifest"]),
+        manifest=parse_manifest(manifest),
     )
 
 

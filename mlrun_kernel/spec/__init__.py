@@ -16,6 +16,8 @@ same functions. The layers, from the outside in:
   (:func:`check_json_schema`, :func:`check_parameters_schema`), fill its
   defaults (:func:`fill_defaults`), validate a run's values
   (:func:`parameter_errors`, :func:`validate_parameters`).
+- :mod:`.versions`: semantic versions (:func:`is_semver`, :func:`semver_key`,
+  :func:`highest`): the catalog's order and which version ``:latest`` names.
 - :mod:`.errors`: :class:`SpecError` and its kinds; each lists every problem
   as a :class:`SpecIssue` (path and message).
 """
@@ -59,6 +61,7 @@ from .parameters import (
     parameter_errors,
     validate_parameters,
 )
+from .versions import highest, is_semver, semver_key
 
 __all__ = [
     "DRAFT_2020_12",
@@ -88,6 +91,8 @@ __all__ = [
     "check_json_schema",
     "check_parameters_schema",
     "fill_defaults",
+    "highest",
+    "is_semver",
     "is_model_image",
     "labels_for",
     "load_validator",
@@ -97,5 +102,6 @@ __all__ = [
     "parameter_errors",
     "parse_labels",
     "parse_manifest",
+    "semver_key",
     "validate_parameters",
 ]

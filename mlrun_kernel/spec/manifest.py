@@ -164,6 +164,10 @@ class Manifest:
     resources: Resources = field(default_factory=Resources)
     keywords: tuple[str, ...] = ()
     examples: tuple[Example, ...] = ()
+    release_notes: dict[str, str] = field(default_factory=dict)
+    """Semantic version -> what changed in it (Markdown), for the model card."""
+    resolves: str | None = None
+    """The fine-tune request this version answers, if any."""
     extensions: dict[str, Any] = field(default_factory=dict)
     """Top-level ``x-`` keys, kept as given."""
 
@@ -216,12 +220,12 @@ def parse_manifest(data: Mapping[str, Any] | str) -> Manifest:
 
 def _sorted(issues: list[SpecIssue]) -> list[SpecIssue]:
     """Deduplicated; top-level keys in document order, then by path (parents first)."""
-    order = {"tasks": 0, "resources": 1, "keywords": 2, "examples": 3}
+    order = {"tasks": 0, "resources": 1, "keywords": 2, "examples": 3, "release_notes": 4, "resolves": 5}
 
     def key(issue: SpecIssue) -> tuple[int, tuple[tuple[int, int, str], ...]]:
         tokens = issue.path.split(".")
         parts = tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in tokens)
-        return order.get(tokens[0], 4), parts
+        return order.get(tokens[0], 6), parts
 
     return sorted(dict.fromkeys(issues), key=key)
 
@@ -238,14 +242,21 @@ def _structure_issues(data: Mapping[str, Any]) -> list[SpecIssue]:
     return issues
 
 
-_NAME_KINDS = {"tasks": "task", "inputs": "input", "outputs": "output", "metrics": "metric"}
+_NAME_KINDS = {
+    "tasks": "task",
+    "inputs": "input",
+    "outputs": "output",
+    "metrics": "metric",
+    "release_notes": "release note version",
+}
 
 
 def _structure_issue(error: ValidationError) -> list[SpecIssue]:
     at = list(error.absolute_path)
     if _in_property_names(error):
         kind = _NAME_KINDS.get(str(at[-1]) if at else "", "name")
-        return [SpecIssue(_join(*at, error.instance), f"{kind} name {_message(error)}")]
+        noun = kind if kind.endswith("version") else f"{kind} name"
+        return [SpecIssue(_join(*at, error.instance), f"{noun} {_message(error)}")]
     if error.validator == "additionalProperties" and error.validator_value is False:
         schema = error.schema if isinstance(error.schema, Mapping) else {}
         known = list(schema.get("properties", {}))
@@ -475,6 +486,8 @@ def _build(data: Mapping[str, Any]) -> Manifest:
         resources=resources_,
         keywords=tuple(data.get("keywords", [])),
         examples=examples,
+        release_notes=dict(data.get("release_notes", {})),
+        resolves=data.get("resolves"),
         extensions=_extensions(data),
     )
 
@@ -535,6 +548,10 @@ def manifest_to_data(manifest: Manifest) -> dict[str, Any]:
         data["keywords"] = list(manifest.keywords)
     if manifest.examples:
         data["examples"] = [_example_data(example) for example in manifest.examples]
+    if manifest.release_notes:
+        data["release_notes"] = dict(manifest.release_notes)
+    if manifest.resolves is not None:
+        data["resolves"] = manifest.resolves
     data.update(manifest.extensions)
     return copy.deepcopy(data)  # callers may store or change it; the manifest stays as is
 
