@@ -17,6 +17,17 @@ from mlrun_kernel.store.models.datasets import (
     DatasetVersion,
     Upload,
 )
+from mlrun_kernel.store.models.evaluations import (
+    Evaluation,
+    EvaluationRule,
+    EvaluationSetup,
+    EvaluationWebhook,
+    FineTuneRequest,
+    MetricIngest,
+    MetricPoint,
+    ModelFlag,
+    NotificationDelivery,
+)
 from mlrun_kernel.store.models.runs import Run, RunEvent, RunExecutor, RunLogLine
 
 __all__ = [
@@ -28,8 +39,17 @@ __all__ = [
     "DatasetFile",
     "DatasetHold",
     "DatasetVersion",
+    "Evaluation",
+    "EvaluationRule",
+    "EvaluationSetup",
+    "EvaluationWebhook",
+    "FineTuneRequest",
     "ImageConfigBlob",
+    "MetricIngest",
+    "MetricPoint",
+    "ModelFlag",
     "ModelVersion",
+    "NotificationDelivery",
     "Repository",
     "Run",
     "RunEvent",
