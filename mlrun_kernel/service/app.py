@@ -42,6 +42,7 @@ from mlrun_kernel.service.config import ServiceSettings
 from mlrun_kernel.service.deps import Platform, ServiceRoute, authorize
 from mlrun_kernel.service.metrics import LatencyMiddleware, ServiceMetrics
 from mlrun_kernel.service.routes import admin, datasets, events, models, runs, system
+from mlrun_kernel.service.routes import evaluations as evaluation_routes
 from mlrun_kernel.service.threads import in_thread, in_waiting_thread, set_thread_pool_size
 from mlrun_kernel.spec import load_validator
 from mlrun_kernel.store import Store, open_store, sqlite_store_url
@@ -97,6 +98,7 @@ def create_app(
         executor=executor if executor is not None else _executor(config, store, registry_host),
         browser=browser,
     )
+    evaluations = evaluation_routes.make_evaluations(platform)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -108,6 +110,7 @@ def create_app(
             started_executor = True
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(platform.catalog.run)
+            tasks.start_soon(evaluation_routes.keep_evaluating, evaluations)
             with anyio.move_on_after(config.startup_sync_wait_seconds):
                 await platform.catalog.first_sync.wait()
             try:
@@ -130,6 +133,7 @@ def create_app(
     )
     app.state.config = config
     app.state.platform = platform
+    app.state.evaluations = evaluations
 
     checked = [Depends(authorize)]
     table = [  # the framework's own pages: the OpenAPI schema and the docs
@@ -143,6 +147,7 @@ def create_app(
     areas += [
         (area, "api") for area in (models.router, datasets.router, runs.router, events.router, admin.router)
     ]
+    areas += [(evaluation_routes.router, "api")]
     areas += [(system.top, "")]
     for area, base in areas:
         for route in area.routes:
@@ -153,5 +158,6 @@ def create_app(
     app.state.routes = table
     app.state.route_rules = {(r.method, r.endpoint): r.path for r in table if r.endpoint is not None}
     errors.install(app)
+    evaluation_routes.install(app)
     app.add_middleware(LatencyMiddleware, metrics=platform.metrics)
     return app

@@ -106,6 +106,30 @@ ROUTE_SCOPES: dict[tuple[str, str], str] = {
     ("DELETE", "api/runs/{run_id}"): RUN,
     # admin
     ("GET", "api/admin/audit"): ADMIN,
+    # evaluations (issue 13): admins manage; experts read the history and their groups'
+    # requests and answer them; model users see flags only (the gallery's badge)
+    ("GET", "api/metrics"): PUBLISH,
+    ("GET", "api/evaluations/setups"): ADMIN,
+    ("GET", "api/evaluations/setup"): ADMIN,
+    ("PUT", "api/evaluations/setup"): ADMIN,
+    ("DELETE", "api/evaluations/setup"): ADMIN,
+    ("POST", "api/evaluations"): ADMIN,
+    ("GET", "api/evaluations"): ADMIN,
+    ("GET", "api/evaluations/overview"): ADMIN,
+    ("GET", "api/evaluations/{evaluation_id}"): ADMIN,
+    ("GET", "api/evaluations/rules"): ADMIN,
+    ("POST", "api/evaluations/rules"): ADMIN,
+    ("DELETE", "api/evaluations/rules/{rule_id}"): ADMIN,
+    ("GET", "api/evaluations/flags"): READ,
+    ("GET", "api/evaluations/webhooks"): ADMIN,
+    ("POST", "api/evaluations/webhooks"): ADMIN,
+    ("DELETE", "api/evaluations/webhooks/{webhook_id}"): ADMIN,
+    ("GET", "api/evaluations/deliveries"): ADMIN,
+    ("POST", "api/requests"): ADMIN,
+    ("GET", "api/requests"): PUBLISH,
+    ("GET", "api/requests/{request_id}"): PUBLISH,
+    ("POST", "api/requests/{request_id}/ack"): PUBLISH,
+    ("POST", "api/requests/{request_id}/close"): PUBLISH,
 }
 
 
