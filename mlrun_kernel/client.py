@@ -673,3 +673,130 @@ class Client:
         except httpx.HTTPError as exc:
             raise ServiceUnavailable(f"download from {url} broke: {exc}", url=url) from exc
         return dest
+
+    # ---- evaluations ----------------------------------------------------------------
+    # Metrics history, evaluations, rules, flags and fine-tune requests (docs/evaluations.md).
+    # Admins manage; experts read the history and their groups' requests and answer them.
+
+    def metric_history(
+        self,
+        model: str,
+        *,
+        metric: str | None = None,
+        digest: str | None = None,
+        task: str | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        evaluations_only: bool = False,
+    ) -> list[dict[str, Any]]:
+        """A model's metrics over time, oldest first: ``{at, metric, value, digest, version,
+        task, run_id, evaluation_id}`` per point."""
+        answer = self._get(
+            "api/metrics",
+            model=model,
+            metric=metric,
+            digest=digest,
+            task=task,
+            since=since.isoformat() if isinstance(since, datetime) else since,
+            until=until.isoformat() if isinstance(until, datetime) else until,
+            evaluations_only=evaluations_only or None,
+        )
+        fields = answer["fields"]
+        return [dict(zip(fields, point, strict=True)) for point in answer["points"]]
+
+    def evaluation_setups(self) -> list[dict[str, Any]]:
+        return cast(list[dict[str, Any]], self._get("api/evaluations/setups"))
+
+    def evaluation_setup(self, model: str) -> dict[str, Any]:
+        return cast(dict[str, Any], self._get("api/evaluations/setup", model=model))
+
+    def set_evaluation_setup(self, model: str, dataset: str, **fields: Any) -> dict[str, Any]:
+        """``dataset_version``, ``parameters``, ``schedule`` (daily, weekly, cron), ``input_name``,
+        ``experts_group``; the dataset version is pinned (default: the newest)."""
+        body = {"model": model, "dataset": dataset, **fields}
+        return cast(dict[str, Any], self._json("PUT", "api/evaluations/setup", json=body))
+
+    def delete_evaluation_setup(self, model: str) -> None:
+        self._send("DELETE", "api/evaluations/setup", params={"model": model})
+
+    def evaluate(self, model: str, ref: str = "latest") -> dict[str, Any]:
+        """Start an evaluation of ``model`` (a tag or ``sha256:`` digest) on its reference data."""
+        return cast(dict[str, Any], self._json("POST", "api/evaluations", json={"model": model, "ref": ref}))
+
+    def list_evaluations(self, model: str | None = None, *, limit: int = 500) -> list[dict[str, Any]]:
+        return cast(list[dict[str, Any]], self._get("api/evaluations", model=model, limit=limit))
+
+    def get_evaluation(self, evaluation_id: int) -> dict[str, Any]:
+        return cast(dict[str, Any], self._get(f"api/evaluations/{evaluation_id}"))
+
+    def evaluation_overview(self) -> list[dict[str, Any]]:
+        """Every evaluated model: latest metrics, trend, flags, active requests."""
+        return cast(list[dict[str, Any]], self._get("api/evaluations/overview"))
+
+    def list_rules(self, model: str | None = None) -> list[dict[str, Any]]:
+        return cast(list[dict[str, Any]], self._get("api/evaluations/rules", model=model))
+
+    def add_rule(self, model: str, metric: str, kind: str, **fields: Any) -> dict[str, Any]:
+        """``threshold``; or ``drop`` with ``baseline`` (``pinned`` + ``baseline_evaluation_id``,
+        or ``median`` + ``window``); ``min_consecutive``, ``cooldown_seconds``."""
+        body = {"model": model, "metric": metric, "kind": kind, **fields}
+        return cast(dict[str, Any], self._json("POST", "api/evaluations/rules", json=body))
+
+    def delete_rule(self, rule_id: int) -> None:
+        self._send("DELETE", f"api/evaluations/rules/{rule_id}")
+
+    def list_flags(self, model: str | None = None, *, open_only: bool = True) -> list[dict[str, Any]]:
+        return cast(
+            list[dict[str, Any]], self._get("api/evaluations/flags", model=model, open_only=open_only)
+        )
+
+    def create_request(
+        self,
+        model: str,
+        reason: str,
+        *,
+        flag_id: int | None = None,
+        datasets: Iterable[str] = (),
+        experts_group: str | None = None,
+    ) -> dict[str, Any]:
+        """Ask the model's experts to fine-tune; ``datasets`` are shared with them by this call."""
+        body = {
+            "model": model,
+            "reason": reason,
+            "flag_id": flag_id,
+            "datasets": list(datasets),
+            "experts_group": experts_group,
+        }
+        return cast(dict[str, Any], self._json("POST", "api/requests", json=body))
+
+    def list_requests(self, *, model: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
+        return cast(list[dict[str, Any]], self._get("api/requests", model=model, state=state))
+
+    def get_request(self, request_id: str) -> dict[str, Any]:
+        return cast(dict[str, Any], self._get(f"api/requests/{request_id}"))
+
+    def ack_request(self, request_id: str) -> dict[str, Any]:
+        return cast(dict[str, Any], self._json("POST", f"api/requests/{request_id}/ack"))
+
+    def close_request(self, request_id: str, reason: str) -> dict[str, Any]:
+        return cast(
+            dict[str, Any], self._json("POST", f"api/requests/{request_id}/close", json={"reason": reason})
+        )
+
+    def list_webhooks(self) -> list[dict[str, Any]]:
+        return cast(list[dict[str, Any]], self._get("api/evaluations/webhooks"))
+
+    def add_webhook(self, url: str, secret: str | None = None) -> dict[str, Any]:
+        """``{webhook, secret}``: the secret signs every delivery (``X-MLK-Signature-256``)."""
+        body = {"url": url, "secret": secret}
+        return cast(dict[str, Any], self._json("POST", "api/evaluations/webhooks", json=body))
+
+    def delete_webhook(self, webhook_id: int) -> None:
+        self._send("DELETE", f"api/evaluations/webhooks/{webhook_id}")
+
+    def notification_deliveries(
+        self, *, request_id: str | None = None, limit: int = 200
+    ) -> list[dict[str, Any]]:
+        return cast(
+            list[dict[str, Any]], self._get("api/evaluations/deliveries", request_id=request_id, limit=limit)
+        )
