@@ -1,0 +1,17 @@
+"""``SchemaForm``: a model's parameters JSON Schema as an ipyvuetify form.
+
+The layers, from the inside out (only the last knows ipyvuetify):
+
+- :mod:`.pointers`: JSON pointers over plain data; the form's one address.
+- :mod:`.resolve`: what applies at one place (``$ref``, ``allOf``,
+  conditionals, chosen ``oneOf``/``anyOf`` branches) as a :class:`~.resolve.Node`.
+- :mod:`.kinds`: pure decisions: which input, field order, array buttons,
+  branch switches, new values.
+- :mod:`.validation`: the service's validation as :class:`FieldError` s at pointers.
+- :mod:`.fields`: one thin ipyvuetify view per kind; :mod:`.form`: ``SchemaForm``.
+"""
+
+from .form import SchemaForm
+from .validation import FieldError
+
+__all__ = ["FieldError", "SchemaForm"]
