@@ -18,10 +18,10 @@ def main(argv: list[str]) -> int:
         bootstrap(args.artifacts, args.examples)
         return 0
 
-    from model.runtime import run_task
-    from model.tasks import TASKS
+    import model.tasks  # noqa: F401 - registers the @task functions
+    from mlrun_kernel.model import main as run_tasks
 
-    return run_task(TASKS, argv)
+    return run_tasks(argv)
 
 
 if __name__ == "__main__":

@@ -25,8 +25,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
+from mlrun_kernel.model import InputRejected
 from model.data import FEATURES
-from model.runtime import InputRejected
 
 MODEL_FORMAT = "mlk-iris/1"
 MODEL_TYPES = {

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.runtime import InputRejected
+from mlrun_kernel.model import InputRejected
 
 FEATURES = ("sepal_length", "sepal_width", "petal_length", "petal_width")
 MAX_ROWS = 1_000_000

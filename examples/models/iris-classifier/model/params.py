@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from model.runtime import InputRejected
+from mlrun_kernel.model import InputRejected
 
 
 def number(

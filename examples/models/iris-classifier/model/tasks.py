@@ -18,10 +18,18 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import train_test_split
 
+from mlrun_kernel.model import (
+    InputRejected,
+    input_file,
+    optional_input_file,
+    outputs_dir,
+    progress,
+    task,
+    write_json,
+)
 from model import classifier, report
 from model import params as p
 from model.data import FEATURES, read_table
-from model.runtime import InputRejected, input_file, optional_input_file, outputs_dir, progress, write_json
 
 UNCERTAIN = "uncertain"
 
@@ -30,6 +38,7 @@ def _model_input() -> Path | None:
     return optional_input_file("model", suffixes=(".joblib", ".pkl"))
 
 
+@task
 def predict(params: dict[str, Any]) -> None:
     threshold = p.number(params, "threshold", 0.5, low=0.0, high=1.0)
     with_probabilities = p.boolean(params, "include_probabilities", False)
@@ -94,6 +103,7 @@ def _scores(truth: list[str], predicted: list[str], known: list[str]) -> tuple[l
     }
 
 
+@task
 def evaluate(params: dict[str, Any]) -> None:
     label_column = p.text(params, "label_column", "species")
     progress(0.05, "reading data")
@@ -154,6 +164,7 @@ def evaluate(params: dict[str, Any]) -> None:
     progress(1.0, "done")
 
 
+@task
 def train(params: dict[str, Any]) -> None:
     model_type = p.choice(params, "model_type", "logistic_regression", classifier.MODEL_TYPES)
     C = p.number(params, "C", 1.0, low=0.0, high=10_000.0, low_open=True)
@@ -250,5 +261,3 @@ def bootstrap(artifacts: Path, examples: Path) -> None:
         writer.writerows([f"{v:g}" for v in row] for row in iris.data[::5])
     print(f"examples written to {examples}")
 
-
-TASKS = {"predict": predict, "evaluate": evaluate, "train": train}

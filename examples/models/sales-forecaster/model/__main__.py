@@ -17,7 +17,7 @@ def main(argv: list[str]) -> int:
         print(f"wrote {write_example(args.examples)}")
         return 0
 
-    from model.runtime import run_task
+    from mlrun_kernel.model import run_task
     from model.tasks import TASKS
 
     return run_task(TASKS, argv)

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from model.runtime import InputRejected
+from mlrun_kernel.model import InputRejected
 from model.series import PERIODS_PER_YEAR, period_lengths
 
 DAYS_PER_YEAR = 365.25

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from model.runtime import InputRejected
+from mlrun_kernel.model import InputRejected
 
 
 def section(params: dict[str, Any], key: str, where: str = "") -> dict[str, Any]:

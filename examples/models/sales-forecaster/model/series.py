@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.runtime import InputRejected
+from mlrun_kernel.model import InputRejected
 from model.settings import Settings
 
 PERIOD_WORDS = {"daily": "days", "weekly": "weeks", "monthly": "months"}

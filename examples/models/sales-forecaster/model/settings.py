@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlrun_kernel.model import InputRejected
 from model import params as p
-from model.runtime import InputRejected
 
 METHODS = {
     "holt_winters": "Holt-Winters",

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from mlrun_kernel.model import InputRejected, input_file, outputs_dir, progress, write_json
 from model import forecasting
-from model.runtime import InputRejected, input_file, outputs_dir, progress, write_json
 from model.series import (
     MIN_POINTS,
     PERIOD_WORDS,
