@@ -260,4 +260,3 @@ def bootstrap(artifacts: Path, examples: Path) -> None:
         writer.writerow(FEATURES)
         writer.writerows([f"{v:g}" for v in row] for row in iris.data[::5])
     print(f"examples written to {examples}")
-
