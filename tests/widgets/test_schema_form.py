@@ -96,7 +96,7 @@ def test_typing_updates_value_validity_and_the_field_errors() -> None:
 
     mode = field(form, "/mode")
     assert isinstance(mode, SelectField)
-    assert [item["title"] for item in mode.widget.items] == ["fast", "exact"]
+    assert mode.widget.items == ["fast", "exact"]
     mode.pick("exact")
     assert form.value["mode"] == "exact"
 
@@ -497,7 +497,7 @@ def test_an_array_of_unique_enum_values_is_a_multi_select() -> None:
     form = SchemaForm(schema, {"days": ["tue"]})
     days = field(form, "/days")
     assert days.kind == "multiselect" and days.widget.multiple
-    assert days.widget.v_model == [1]
+    assert days.widget.v_model == ["tue"]
     days.pick_all(["mon", "wed"])
     assert form.value == {"days": ["mon", "wed"]}
 
@@ -556,6 +556,20 @@ def test_property_names_with_an_enum_offer_the_remaining_names() -> None:
 
 
 # ------------------------------------------------------------------ details of fields
+
+
+def test_a_select_over_values_that_are_not_strings_and_share_a_label() -> None:
+    schema = {"type": "object", "properties": {"pick": {"enum": [1, "1", True, None, {"a": 1}]}}}
+    form = SchemaForm(schema, {"pick": True})
+    pick = field(form, "/pick")
+    assert [item["title"] for item in pick.widget.items] == ["1", "1", "true", "null", '{"a": 1}']
+    assert pick.widget.v_model == 2
+    pick.widget.v_model = 1
+    assert form.value == {"pick": "1"}
+    pick.pick({"a": 1})
+    assert form.value == {"pick": {"a": 1}}
+    pick.widget.v_model = None  # cleared
+    assert form.value == {}
 
 
 def test_x_order_as_a_list_and_as_cog_integers() -> None:
@@ -695,7 +709,8 @@ def test_labelled_constant_options_are_a_select() -> None:
     form = SchemaForm(schema)
     method = field(form, "/method")
     assert isinstance(method, SelectField)
-    assert [item["title"] for item in method.widget.items] == ["Holt-Winters", "Seasonal naive"]
+    assert method.widget.items == ["Holt-Winters", "Seasonal naive"]
+    assert method.widget.v_model == "Holt-Winters"
     method.pick("naive")
     assert form.value == {"method": "naive"}
 

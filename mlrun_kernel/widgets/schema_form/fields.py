@@ -347,12 +347,16 @@ class SelectField(Field):
 
     def build(self, value: Any) -> Any:
         self.options = self.choices()
+        titles = [title for title, _ in self.options]
+        # Unique titles travel as plain strings (a tenth of the state of {title, value} items);
+        # otherwise the item's position is its value.
+        self.by_title = len(set(titles)) == len(titles)
         widget = v.Select(
             label=self.label,
             hint=self.hint,
             persistent_hint=bool(self.hint),
-            items=[{"title": title, "value": i} for i, (title, _) in enumerate(self.options)],
-            v_model=self.position(value),
+            items=titles if self.by_title else [{"title": t, "value": i} for i, t in enumerate(titles)],
+            v_model=self.model_of(self.position(value)),
             readonly=self.read_only,
             clearable=not self.context.required and not self.read_only,
             multiple=self.multiple,
@@ -370,21 +374,34 @@ class SelectField(Field):
                 return i
         return None
 
+    def model_of(self, position: Any) -> Any:
+        """The widget's ``v_model`` for an option position (its title, or the position)."""
+        if isinstance(position, list):
+            return [self.model_of(p) for p in position]
+        if position is None or not self.by_title:
+            return position
+        return self.options[position][0]
+
+    def position_of(self, model: Any) -> int | None:
+        if self.by_title:
+            return next((i for i, (title, _) in enumerate(self.options) if title == model), None)
+        return model if isinstance(model, int) and 0 <= model < len(self.options) else None
+
     def _on_model(self, change: dict[str, Any]) -> None:
-        chosen = change["new"]
-        if chosen is None or chosen == "":
+        chosen = self.position_of(change["new"])
+        if chosen is None:
             self.report(self.lost(None))
-        elif isinstance(chosen, int) and 0 <= chosen < len(self.options):
+        else:
             self.report(self.options[chosen][1])
 
     def pick(self, allowed: Any) -> None:
         """Choose the option whose value is ``allowed`` (what a click does)."""
-        self.widget.v_model = self.position(allowed)
+        self.widget.v_model = self.model_of(self.position(allowed))
 
     def show_value(self, value: Any) -> None:
-        position = self.position(value)
-        if self.widget.v_model != position:
-            self.widget.v_model = position
+        model = self.model_of(self.position(value))
+        if self.widget.v_model != model:
+            self.widget.v_model = model
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -531,34 +548,44 @@ class ObjectField(Container):
         self.lazy = bool(frozenset(self.node.signature) & self.context.ancestors)
         self.is_open = not self.lazy
         self.entries: list[MapEntry] = []
-        self.body = v.Html(tag="div", class_="mlk-object-body", children=[])
         self.new_key: Any = None
-        header: list[Any] = []
-        if self.label and self.pointer:
-            header.append(v.Html(tag="div", class_="text-subtitle-1 mt-2", children=[self.label]))
+        self.message: Any = None
+        self.rows: list[Any] = []
+        self.header: list[Any] = []
+        if self.label and self.pointer and not self.lazy:
+            self.header.append(v.Html(tag="div", class_="text-subtitle-1 mt-2", children=[self.label]))
         if self.hint:
-            header.append(
+            self.header.append(
                 v.Html(tag="div", class_="text-caption text-medium-emphasis mb-2", children=[self.hint])
             )
-        self.message = v.Html(tag="div", class_="text-error text-caption", children=[])
+        nested = bool(self.pointer) and not self.lazy
+        self.body = v.Html(
+            tag="div",
+            class_="mlk-object pl-3 mb-2" if nested else "mlk-object",
+            style_="border-left: 2px solid rgba(0,0,0,.12)" if nested else "",
+            children=[],
+        )
         if self.lazy:
             self.panel = v.ExpansionPanels(
                 v_model=None,
+                class_="mb-2",
                 children=[
                     v.ExpansionPanel(
                         children=[
                             v.ExpansionPanelTitle(children=[self.label or "Details"]),
-                            v.ExpansionPanelText(children=[self.message, self.body]),
+                            v.ExpansionPanelText(children=[self.body]),
                         ]
                     )
                 ],
             )
             self.panel.observe(self._on_panel, "v_model")
+            self._lay_out()
             return self.panel
         self.fill(value)
-        box_class = "mlk-object pl-3 mb-2" if self.pointer else "mlk-object"
-        style = "border-left: 2px solid rgba(0,0,0,.12)" if self.pointer else ""
-        return v.Html(tag="div", class_=box_class, style_=style, children=[*header, self.message, self.body])
+        return self.body
+
+    def _lay_out(self) -> None:
+        self.body.children = [*self.header, *([self.message] if self.message else []), *self.rows]
 
     def _on_panel(self, change: dict[str, Any]) -> None:
         if change["new"] is not None and change["new"] != [] and not self.is_open:
@@ -593,7 +620,8 @@ class ObjectField(Container):
             rows.extend(entry.widget for entry in self.entries)
             if kinds.accepts_extra_keys(self.node) and not self.read_only:
                 rows.append(self._new_key_row())
-            self.body.children = rows
+            self.rows = rows
+            self._lay_out()
 
     def _fill_entries(self, data: dict[str, Any], children: dict[str, Field]) -> bool:
         keys = kinds.extra_keys(self.node, data)
@@ -659,7 +687,11 @@ class ObjectField(Container):
             self.fill(value)
 
     def paint_error(self) -> None:
-        self.message.children = [self.error] if self.error else []
+        if self.message is None and self.error:
+            self.message = v.Html(tag="div", class_="text-error text-caption", children=[])
+            self._lay_out()
+        if self.message is not None:
+            self.message.children = [self.error] if self.error else []
 
 
 class MapEntry:

@@ -24,7 +24,7 @@ from . import kinds, pointers
 from .fields import KINDS, ChoiceField, Context, Field, MapEntry, ObjectField, plan_key
 from .pointers import MISSING
 from .resolve import Group, Node, Part, SchemaIndex, initial_branch
-from .validation import FieldError, branch_errors, form_errors, placed
+from .validation import FieldError, FormValidator, branch_errors, placed
 
 _DRAFTS: dict[str | None, Draft] = {
     None: "draft2020-12",
@@ -67,6 +67,7 @@ class SchemaForm(v.Container):
         self.schema = schema
         self.formats = None if formats is None else tuple(formats)
         self.index = SchemaIndex(schema, self.draft)
+        self.validator = FormValidator(schema, draft=self.draft, formats=self.formats)
         self._branches: dict[tuple[str, int], int] = {}
         self._server: list[FieldError] = []
         self._shown: dict[str, list[str]] = {}
@@ -285,7 +286,7 @@ class SchemaForm(v.Container):
                     self._entries[entry.value_field.pointer] = entry
 
     def _validate(self) -> None:
-        local = form_errors(self.schema, self._data, draft=self.draft, formats=self.formats)
+        local = self.validator.errors(self._data)
         everything = local + [e for e in self._server if e not in local]
         self.errors = everything
         self.valid = not everything

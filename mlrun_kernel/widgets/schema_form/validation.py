@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mlrun_kernel.spec import Draft, parameter_errors
+from mlrun_kernel.spec import Draft
 
 from . import pointers
 
@@ -31,20 +31,47 @@ class FieldError:
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
-def form_errors(
-    schema: Any, value: Any, *, draft: Draft, formats: Iterable[str] | None = None
-) -> list[FieldError]:
-    """Every problem with ``value`` (as the service sees it), plus colour checks, sorted by field."""
-    if value is pointers.MISSING:
-        value = None
-    issues = [
-        FieldError(issue.path, issue.message)
-        for issue in parameter_errors(schema, value, default_draft=draft, formats=formats)
-    ]
-    checked = set(formats) if formats is not None else None
-    if checked is None or "color" in checked:
-        issues.extend(_color_errors(schema, value))
-    return issues
+class FormValidator:
+    """:func:`mlrun_kernel.spec.parameter_errors`, prepared once per form.
+
+    Why not call ``parameter_errors`` on every keystroke: it first re-checks
+    the schema against its metaschema (about 0.1 s for 300 fields, where the
+    validation itself takes 2 ms). The form checks the schema once when it is
+    built, then runs the very same steps as the service (``false`` subschemas
+    spelled out, local-only ``$ref`` registry, the dialect's format checks,
+    the same locating and wording of each error). The conformance suite
+    compares the two on every corpus sample.
+    """
+
+    def __init__(self, schema: Any, *, draft: Draft, formats: Iterable[str] | None = None) -> None:
+        from mlrun_kernel.spec import parameters as spec
+
+        self._spec = spec
+        cls = spec._validator_class(schema, draft, "parameters")
+        prepared = spec._false_as_not(schema, 0)
+        registry, _ = spec._registry_for(prepared, cls)
+        self._validator = cls(prepared, registry=registry, format_checker=spec._format_checker(cls, formats))
+        self._schema = schema
+        self._colors = formats is None or "color" in set(formats)
+
+    def errors(self, value: Any) -> list[FieldError]:
+        """Every problem with ``value`` as the service words it, plus colour checks, sorted by field."""
+        spec = self._spec
+        if value is pointers.MISSING:
+            value = None
+        problem = spec._not_json(value)
+        if problem is not None:
+            return [FieldError(spec._pointer(problem[0]), problem[1])]
+        found = [
+            FieldError(spec._pointer(at), message)
+            for error in self._validator.iter_errors(value)
+            for at, message in spec._locate(error, spec._parameter_message)
+        ]
+        if self._colors:
+            found.extend(_color_errors(self._schema, value))
+        found = list(dict.fromkeys(found))
+        found.sort(key=lambda error: spec._pointer_sort_key(error.pointer))
+        return found
 
 
 def _color_errors(schema: Any, value: Any) -> Iterator[FieldError]:
