@@ -15,9 +15,12 @@ EXAMPLES := $(wildcard examples/models/*/mlk.yaml)
 up: setup registry examples singleuser hub ## everything: engine, registry with example models, the hub
 	@$(PY) -m mlrun_kernel.cli status
 
-down: ## stop the hub and the registry (data stays in ./data)
-	-scripts/hub.sh stop
-	-scripts/registry.sh stop $(MLK_DATA_DIR)/registry
+down: ## stop the hub (its proxy, service and the users' servers) and the registry; data and homes stay
+	@echo "down: stopping the hub, its proxy, the model service and the users' notebook servers"
+	-@scripts/hub.sh stop
+	@echo "down: stopping the registry"
+	-@scripts/registry.sh stop $(MLK_DATA_DIR)/registry
+	@echo "down: done; users, datasets, runs and results stay in $(MLK_DATA_DIR), homes in Docker volumes; make up brings them back"
 
 setup: ## install and start what is missing (idempotent)
 	@scripts/setup.sh
@@ -26,12 +29,15 @@ registry: setup
 	@scripts/registry.sh start $(MLK_REGISTRY_ADDR) $(MLK_DATA_DIR)/registry
 
 examples: registry ## build the example models and push them to the registry
+	@echo "up: building and publishing the $(words $(EXAMPLES)) example models (cached after the first time)"
 	@for f in $(EXAMPLES); do $(PY) -m mlrun_kernel.cli build $$(dirname $$f) --push || exit 1; done
 
 singleuser: setup ## the single-user notebook image
+	@echo "up: the single-user notebook image (first build: a few minutes; then cached)"
 	@$(PY) scripts/build-singleuser.py
 
 hub: setup ## the hub; with the demo accounts (demo-user, demo-expert, demo-admin) unless MLK_DEMO_ACCOUNTS=0
+	@echo "up: starting the hub, its proxy and the model service"
 	@MLK_DEMO_ACCOUNTS=$${MLK_DEMO_ACCOUNTS:-1} scripts/hub.sh start
 
 test: setup ## the whole suite; it starts the registry, database and hub it needs

@@ -106,8 +106,27 @@ unset); the defaults serve one machine::
         memory limit of a notebook container
     MLK_SINGLEUSER_CPU_LIMIT [none]
         CPU limit of a notebook container
-    MLK_DEFAULT_URL [/voila/render/apps/models.ipynb]
-        where users land after login
+    MLK_DEFAULT_URL [by role]
+        where users land after login; unset: model users and admins in the model
+        gallery (/voila/render/apps/models.ipynb), model experts in JupyterLab
+        (/lab/tree/notebooks); mlrun_kernel/hub/roles.py
+    MLK_PLATFORM_NAME [mlrun-kernel]
+        the platform's name on the hub's pages and the apps' navigation bar
+    MLK_PLATFORM_TAGLINE [Run machine-learning models on your own data, in the browser.]
+        the line under the name on the login page
+    MLK_SPAWNER [docker]
+        docker: one container per user on this engine (DockerSpawner); swarm: one
+        service per user on a Docker Swarm (SwarmSpawner; docs/swarm.md)
+    MLK_SINGLEUSER_NETWORK [mlk-<deployment>-notebooks]
+        the user-defined Docker network of the notebook containers (made at start
+        if missing: a bridge, or an attachable overlay with MLK_SPAWNER=swarm)
+    MLK_SINGLEUSER_HOME_VOLUME [<prefix>-home-{username}]
+        the named volume mounted as each user's home (/home/jovyan); it outlives the
+        container, so notebooks and files survive a restart; "none" for no volume
+    MLK_IDLE_TIMEOUT [3600]
+        seconds without activity before jupyterhub-idle-culler stops a server (0: never)
+    MLK_IDLE_CULL_EVERY [300]
+        how often the idle culler looks, in seconds
     MLK_SERVICE_PORT [8090]
         model service port, on MLK_HUB_CONNECT_IP
     MLK_REGISTRY_URL [http://127.0.0.1:5000]
@@ -137,6 +156,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from mlrun_kernel.hub.accounts import Account, LoginInfo, admin_accounts, demo_accounts
+from mlrun_kernel.hub.deployment import DeploymentError, ensure_network
 from mlrun_kernel.hub.groups import (
     GROUP_SCOPES,
     GROUPS,
@@ -147,6 +167,7 @@ from mlrun_kernel.hub.groups import (
 )
 from mlrun_kernel.hub.kept import kept_secret
 from mlrun_kernel.hub.oauth import OAUTH_MODES, OAuthSettingsError, oauth_authenticator
+from mlrun_kernel.hub.roles import HUB_ADMIN_SCOPES, home_apps, landing_url, role_of
 
 c = get_config()  # noqa: F821 -- provided by traitlets when JupyterHub loads this file
 
@@ -244,6 +265,14 @@ c.JupyterHub.cleanup_proxy = True
 # ---------------------------------------------------------------------------
 
 AUTH_MODE = env("MLK_AUTHENTICATOR", "native")
+# What the hub's page templates (hub/templates/) show besides JupyterHub's own variables.
+PLATFORM_NAME = env("MLK_PLATFORM_NAME", "mlrun-kernel")
+template_vars = {
+    "mlk_platform_name": PLATFORM_NAME,
+    "mlk_platform_tagline": env(
+        "MLK_PLATFORM_TAGLINE", "Run machine-learning models on your own data, in the browser."
+    ),
+}
 AUTH_MODES = ("native", "shared", *OAUTH_MODES)
 if AUTH_MODE not in AUTH_MODES:
     raise SystemExit(f"MLK_AUTHENTICATOR must be one of {', '.join(AUTH_MODES)}, not {AUTH_MODE!r}")
@@ -294,7 +323,7 @@ if AUTH_MODE == "native":
     c.NativeAuthenticator.seconds_before_next_try = int(env("MLK_LOGIN_LOCKOUT_SECONDS", "600"))
     # An approved account may log in (NativeAuthenticator checks the approval itself).
     c.Authenticator.allow_all = True
-    c.JupyterHub.template_vars = {"mlk_signup": c.NativeAuthenticator.enable_signup}
+    template_vars["mlk_signup"] = c.NativeAuthenticator.enable_signup
 elif AUTH_MODE == "shared":
     # DEMO ONLY: any name logs in with one password, so that password never
     # stands for more than read+run, and the login page says it is a demo.
@@ -315,7 +344,7 @@ elif AUTH_MODE == "shared":
     if accounts:
         c.SharedPasswordAuthenticator.admin_password = accounts[0].password()
     c.Authenticator.allow_all = True
-    c.JupyterHub.template_vars = {"mlk_demo_mode": True, "mlk_refused_groups": refused}
+    template_vars.update(mlk_demo_mode=True, mlk_refused_groups=refused)
     login_info = LoginInfo(
         mode=AUTH_MODE, url=PUBLIC_URL, shared_password=shared_account, refused_groups=refused
     )
@@ -337,8 +366,22 @@ else:
         setattr(section, trait, value)
     login_info = LoginInfo(mode=AUTH_MODE, url=PUBLIC_URL, provider=oauth_traits.get("login_service"))
 
-# Our login page (hub/templates/login.html): the demo banner in shared mode, the sign-up link in native.
+# Our pages (hub/templates/): the platform's name on each; the login page with a line on
+# what it is, the demo banner in shared mode and the sign-up link in native; the home page
+# with the apps of the user's role; the spawn-pending page saying what happens.
 c.JupyterHub.template_paths = [str(HERE / "hub" / "templates")]
+
+
+def _user_role(user):
+    return role_of((group.name for group in user.groups), bool(user.admin)) if user else ""
+
+
+def _user_apps(user):
+    return home_apps((group.name for group in user.groups), bool(user.admin), user.url) if user else []
+
+
+template_vars.update(mlk_role=_user_role, mlk_apps=_user_apps)
+c.JupyterHub.template_vars = template_vars
 # Who logs in with what, for scripts/hub.sh start and `mlk status` (no secret in it).
 dataclasses.replace(login_info, accounts=accounts).write(HUB_DIR)
 
@@ -367,6 +410,16 @@ c.JupyterHub.load_roles = [
     }
     for group, scopes in GROUP_SCOPES.items()
 ]
+# Members of model-admins run the hub's admin panel (people, groups, approvals, servers)
+# without being hub admins: they cannot open other people's servers.
+c.JupyterHub.load_roles.append(
+    {
+        "name": "model-admins-hub",
+        "description": "The admin panel: users, groups, sign-up approvals, starting and stopping servers.",
+        "scopes": list(HUB_ADMIN_SCOPES),
+        "groups": [MODEL_ADMINS],
+    }
+)
 # The hub's admins administer the model service too.
 if admin_users:
     c.JupyterHub.load_roles.append(
@@ -389,7 +442,9 @@ def server_token_scopes(spawner):
     grant them: the default server token cannot reach services. JupyterHub
     keeps only the scopes the user holds, so asking for more is never a leak.
     """
-    scopes = {"users:activity!user", "access:servers!server"}
+    # read:users!user: the server's guard and the apps' navigation bar read the
+    # user's own groups (mlrun_kernel.hub.guard), so a group change counts at once.
+    scopes = {"users:activity!user", "access:servers!server", "read:users!user"}
     groups = {group.name for group in spawner.user.groups}
     for group in groups & set(GROUP_SCOPES):
         scopes.update(GROUP_SCOPES[group])
@@ -406,28 +461,73 @@ c.Spawner.server_token_scopes = server_token_scopes
 # Single-user servers: one Docker container per user, never with the Docker socket
 # ---------------------------------------------------------------------------
 
-c.JupyterHub.spawner_class = "docker"
+SPAWNER = env("MLK_SPAWNER", "docker")
+if SPAWNER not in ("docker", "swarm"):
+    raise SystemExit(f"MLK_SPAWNER must be docker or swarm, not {SPAWNER!r}")
+# swarm: one Docker service per user (SwarmSpawner reuses DockerSpawner's options below).
+c.JupyterHub.spawner_class = (
+    "docker" if SPAWNER == "docker" else "mlrun_kernel.hub.swarm.PublishedPortSwarmSpawner"
+)
 c.DockerSpawner.image = env("MLK_SINGLEUSER_IMAGE", "mlrun-kernel/singleuser:latest")
+# Users never pick an image: no options form, and an `image` in a spawn request is refused.
+c.DockerSpawner.allowed_images = []
 # The image is built here (scripts/build-singleuser.py), not pulled: with
 # "never" a missing image fails the spawn at once with a clear message.
 c.DockerSpawner.pull_policy = env("MLK_SINGLEUSER_PULL_POLICY", "never")
-c.DockerSpawner.prefix = env("MLK_SINGLEUSER_PREFIX", "mlk")
-# Containers are disposable: a stopped server's container is removed. (User
-# files do not persist yet; volumes come with the experts' notebooks.)
+SINGLEUSER_PREFIX = env("MLK_SINGLEUSER_PREFIX", "mlk")
+c.DockerSpawner.prefix = SINGLEUSER_PREFIX
+DEPLOYMENT = env("MLK_DEPLOYMENT", "default")
+DEPLOYMENT_LABELS = {"io.mlkernel.component": "singleuser", "io.mlkernel.deployment": DEPLOYMENT}
+# Containers are disposable: a stopped server's container is removed; what the
+# user keeps lives in the home volume below.
 c.DockerSpawner.remove = True
 # Labels let operators and tests find the containers of one deployment.
-c.DockerSpawner.extra_create_kwargs = {
-    "labels": {
-        "io.mlkernel.component": "singleuser",
-        "io.mlkernel.deployment": env("MLK_DEPLOYMENT", "default"),
-    }
-}
+c.DockerSpawner.extra_create_kwargs = {"labels": dict(DEPLOYMENT_LABELS)}
 c.DockerSpawner.mem_limit = env("MLK_SINGLEUSER_MEM_LIMIT", "2G")
 if env("MLK_SINGLEUSER_CPU_LIMIT"):
     c.DockerSpawner.cpu_limit = float(env("MLK_SINGLEUSER_CPU_LIMIT"))
-# Users land in the model gallery (a Voila app baked into the image at
-# /home/jovyan/apps), not in JupyterLab; /user/<name>/lab is still there.
-c.Spawner.default_url = env("MLK_DEFAULT_URL", "/voila/render/apps/models.ipynb")
+
+# A user-defined network of this deployment's own (not Docker's default bridge).
+# The proxy still reaches each server on its port published on 127.0.0.1, and the
+# containers reach the hub API and the model service on HUB_CONNECT_IP.
+NETWORK = env("MLK_SINGLEUSER_NETWORK", f"mlk-{DEPLOYMENT}-notebooks")
+try:
+    import docker as _docker
+
+    ensure_network(_docker.from_env(timeout=30), NETWORK, swarm=SPAWNER == "swarm", labels=DEPLOYMENT_LABELS)
+except DeploymentError as exc:
+    raise SystemExit(f"jupyterhub_config.py: {exc}") from None
+except _docker.errors.DockerException as exc:
+    raise SystemExit(
+        f"jupyterhub_config.py: cannot reach the Docker engine ({exc}); is it running?"
+    ) from None
+c.DockerSpawner.network_name = NETWORK
+
+# Each user's home is a named volume: notebooks and files outlive the container.
+# The image's entrypoint refreshes the apps (~/apps) and adds missing curated
+# notebooks (~/notebooks) at every start, so an image update reaches old homes.
+HOME_VOLUME = env("MLK_SINGLEUSER_HOME_VOLUME", f"{SINGLEUSER_PREFIX}-home-{{username}}")
+if HOME_VOLUME != "none":
+    c.DockerSpawner.volumes = {HOME_VOLUME: "/home/jovyan"}
+
+# Where a freshly started server sends its user, by role (mlrun_kernel/hub/roles.py):
+# model users and admins to the model gallery, experts to JupyterLab's curated notebooks.
+# MLK_DEFAULT_URL sends everyone to one place instead.
+DEFAULT_URL = env("MLK_DEFAULT_URL")
+
+
+def landing_by_role(spawner):
+    """Spawner.pre_spawn_hook: the user's landing page, from their groups at this spawn."""
+    user = spawner.user
+    role = role_of((group.name for group in user.groups), bool(user.admin))
+    spawner.default_url = DEFAULT_URL or landing_url(role)
+    # The server's guard asks the hub for the current role; this is its answer until then.
+    spawner.environment = {**spawner.environment, "MLK_ROLE": role}
+
+
+c.Spawner.pre_spawn_hook = landing_by_role
+# Opening an app of a stopped server from the home page starts it without a click.
+c.JupyterHub.implicit_spawn_seconds = 1
 # A cold container (Python imports, JupyterLab extensions) needs some seconds.
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 90
@@ -481,7 +581,34 @@ c.JupyterHub.services = [
 # What the containers need to find the service (mlrun_kernel.client.Client).
 c.Spawner.environment = {
     "MLK_SERVICE_URL": f"{SERVICE_BIND_URL}/services/{SERVICE_NAME}/",
+    # The apps' navigation bar shows it (mlrun_kernel.widgets.nav).
+    "MLK_PLATFORM_NAME": PLATFORM_NAME,
 }
+
+# The idle culler: a hub service that stops servers nobody used for MLK_IDLE_TIMEOUT
+# seconds (their containers go; the home volumes stay).
+IDLE_TIMEOUT = int(env("MLK_IDLE_TIMEOUT", "3600"))
+if IDLE_TIMEOUT > 0:
+    c.JupyterHub.services.append(
+        {
+            "name": "idle-culler",
+            "command": [
+                sys.executable,
+                "-m",
+                "mlrun_kernel.hub.culler",
+                f"--timeout={IDLE_TIMEOUT}",
+                f"--cull-every={int(env('MLK_IDLE_CULL_EVERY', '300'))}",
+            ],
+        }
+    )
+    c.JupyterHub.load_roles.append(
+        {
+            "name": "idle-culler",
+            "description": "Stop idle notebook servers (jupyterhub-idle-culler).",
+            "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+            "services": ["idle-culler"],
+        }
+    )
 
 # Fail early, with a reason, when the proxy binary is missing.
 if not shutil.which(c.ConfigurableHTTPProxy.command[0]):

@@ -259,6 +259,17 @@ class ClientSettings(MlkSettings):
         description="Whom the embedded `mlk` acts as (unset: the user name the hub, in "
         "JUPYTERHUB_USER, or the OS gives).",
     )
+    platform_name: str = Field(
+        default="mlrun-kernel",
+        description="The platform's name in the Voilà apps' navigation bar; the hub sets it in "
+        "notebook containers from its own MLK_PLATFORM_NAME (jupyterhub_config.py).",
+    )
+    role: str | None = Field(
+        default=None,
+        description="The user's role (model-user, model-expert or model-admin) when the hub started "
+        "their server; the server's guard and the apps' bar ask the hub for the current one and "
+        "fall back to this (the hub sets it; docs/hub.md).",
+    )
 
 
 @lru_cache(maxsize=1)

@@ -40,6 +40,8 @@ start)
   setsid "$jupyterhub" -f "$root/jupyterhub_config.py" >> "$log" 2>&1 < /dev/null &
   echo $! > "$pidfile"
   started=$(date +%s)
+  echo "hub: starting JupyterHub, its proxy and the model service (log $log)"
+  said=$started
   until curl -fsS -o /dev/null --max-time 2 "$public/hub/health" 2>/dev/null; do
     if ! running; then
       echo "hub: exited during start; last log lines ($log):" >&2
@@ -50,6 +52,10 @@ start)
     if [ $(( $(date +%s) - started )) -gt 90 ]; then
       echo "hub: no answer on $public/hub/health after 90s; see $log" >&2
       exit 1
+    fi
+    if [ $(( $(date +%s) - said )) -ge 10 ]; then
+      said=$(date +%s)
+      echo "hub: still starting ($(( said - started ))s): $(tail -n 1 "$log" | cut -c1-120)"
     fi
     sleep 0.5
   done

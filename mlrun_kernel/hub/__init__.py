@@ -15,10 +15,32 @@ How the pieces stack, from the config file down:
 - ``oauth``: MLK_* settings -> a configured oauthenticator (OIDC, GitHub, GitLab)
   with the provider's groups/orgs/teams mapped onto our groups.
 
-docs/authentication.md is the operator's guide.
+- ``roles``: model user, expert or admin from a user's groups; which apps each
+  role opens and where it lands (pure; also used inside the notebook servers).
+- ``guard``: the notebook servers' jupyter-server extension that answers model
+  users' JupyterLab pages with a page pointing back to their apps.
+- ``deployment``: what the engine must have before the first spawn (the network).
+
+The single-user image has the package but not the service's dependencies, so
+this package imports nothing eagerly: ``roles`` and ``guard`` must load there.
+
+docs/authentication.md is the operator's guide; docs/hub.md the pages, roles and deployment.
 """
 
-from mlrun_kernel.hub.accounts import Account, LoginInfo, login_lines
-from mlrun_kernel.hub.kept import kept_secret
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["Account", "LoginInfo", "kept_secret", "login_lines"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("Account", "LoginInfo", "login_lines"):
+        from mlrun_kernel.hub import accounts
+
+        return getattr(accounts, name)
+    if name == "kept_secret":
+        from mlrun_kernel.hub.kept import kept_secret
+
+        return kept_secret
+    raise AttributeError(f"module 'mlrun_kernel.hub' has no attribute {name!r}")

@@ -145,7 +145,10 @@ class Hub:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
     def container_name(self, user: str) -> str:
-        return f"{self.prefix}-{user}"
+        """DockerSpawner's name for ``user``'s container (its escaping: demo-user -> demo-2duser)."""
+        from dockerspawner import DockerSpawner
+
+        return f"{self.prefix}-{DockerSpawner._escape(user)}"
 
 
 def hub_env(data_dir: Path, deployment: str, **options: str) -> tuple[dict[str, str], str, str]:
@@ -169,10 +172,19 @@ def hub_env(data_dir: Path, deployment: str, **options: str) -> tuple[dict[str, 
 
 @contextlib.contextmanager
 def running_hub(
-    data_dir: Path, docker_client: docker.DockerClient, password: str = PASSWORD, **options: str
+    data_dir: Path,
+    docker_client: docker.DockerClient,
+    password: str = PASSWORD,
+    deployment: str | None = None,
+    keep_homes: bool = False,
+    **options: str,
 ) -> Iterator[Hub]:
-    """``scripts/hub.sh start`` with ``options`` (MLK_* variables); stopped and cleaned up after."""
-    deployment = f"e2e-{uuid.uuid4().hex[:8]}"
+    """``scripts/hub.sh start`` with ``options`` (MLK_* variables); stopped and cleaned up after.
+
+    ``deployment`` and ``keep_homes`` let a test stop a hub and start it again on the same
+    data, as `make down` / `make up` do: the users' home volumes then stay for the next start.
+    """
+    deployment = deployment or f"e2e-{uuid.uuid4().hex[:8]}"
     env, url, service_url = hub_env(data_dir, deployment, **options)
     hub = Hub(
         url=url,
@@ -199,6 +211,14 @@ def running_hub(
         for container in leftovers:
             _log(f"removing leftover container {container.name}")
             container.remove(force=True)
+        # The users' home volumes (<prefix>-home-<user>) and the notebooks' network outlive
+        # the containers on purpose; a test hub's go with it.
+        for volume in [] if keep_homes else docker_client.volumes.list(filters={"name": f"{hub.prefix}-home-"}):
+            with contextlib.suppress(docker.errors.APIError):
+                volume.remove(force=True)
+        for network in docker_client.networks.list(filters={"label": f"io.mlkernel.deployment={deployment}"}):
+            with contextlib.suppress(docker.errors.APIError):
+                network.remove()
         for pid in _processes_with_env("MLK_DEPLOYMENT", deployment):
             _log(f"stopping leftover process {pid}")
             with contextlib.suppress(ProcessLookupError):
@@ -224,6 +244,33 @@ def hub(
         MLK_MODEL_USERS="ada",
     ) as started:
         yield started
+
+
+@pytest.fixture(scope="session")
+def up_hub(
+    tmp_path_factory: pytest.TempPathFactory,
+    docker_client: docker.DockerClient,
+    singleuser_image: str,
+    registry_url: str,
+    published_examples: dict[str, object],
+) -> Iterator[Hub]:
+    """The full hub as `make up` runs it: NativeAuthenticator with the demo accounts
+    (demo-user, demo-expert, demo-admin; passwords in <data>/hub/demo-*-password) and admin."""
+    with running_hub(
+        tmp_path_factory.mktemp("native-hub-data"),
+        docker_client,
+        password="",
+        MLK_AUTHENTICATOR="native",
+        MLK_DEMO_ACCOUNTS="1",
+        MLK_REGISTRY_URL=registry_url,
+        MLK_SINGLEUSER_IMAGE=singleuser_image,
+    ) as started:
+        yield started
+
+
+def kept_password(hub: Hub, account: str) -> str:
+    """The password a native hub keeps for ``account`` (admin, demo-user, ...)."""
+    return (hub.data_dir / "hub" / f"{account}-password").read_text().strip()
 
 
 def try_login(http: httpx.Client, user: str, password: str) -> httpx.Response:

@@ -105,14 +105,18 @@ def test_model_user_logs_in_and_lands_in_the_model_gallery(
 
 @pytest.mark.browser
 def test_expert_opens_jupyterlab_with_the_curated_notebooks_and_nothing_from_the_internet(
-    hub: Hub, page, screenshots: Path
+    up_hub: Hub, page, screenshots: Path
 ) -> None:
+    from tests.e2e.conftest import kept_password
+
+    hub = up_hub
     traffic = Traffic.record(page, hub.url)
-    page.goto(f"{hub.url}/hub/login?next=/hub/user-redirect/lab/tree/notebooks")
-    page.fill("#username_input", "grace")
-    page.fill("#password_input", hub.password)
+    # An expert lands in JupyterLab's file browser on the curated notebooks (no ?next=).
+    page.goto(f"{hub.url}/hub/login")
+    page.fill("#username_input", "demo-expert")
+    page.fill("#password_input", kept_password(hub, "demo-expert"))
     page.click("#login_submit")
-    page.wait_for_url("**/user/grace/lab/**", timeout=120_000)
+    page.wait_for_url("**/user/demo-expert/lab/tree/notebooks**", timeout=120_000)
     page.get_by_text("write-a-model-manifest.ipynb").first.wait_for(timeout=90_000)
     page.wait_for_load_state("networkidle")
     page.screenshot(path=str(screenshots / "hub-jupyterlab-expert.png"))

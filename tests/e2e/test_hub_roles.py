@@ -1,0 +1,214 @@
+"""Each role's landing, in Chromium against the hub `make up` runs (native accounts, demo users).
+
+Model users land in the gallery under the apps' navigation bar and JupyterLab
+answers them with a page pointing back; admins land in the gallery with the
+admin panel one click away; moving someone between groups in the hub changes
+what they may open at their next page load. Screenshots of every step land
+in data/screenshots/.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import docker
+import httpx
+import pytest
+
+from tests.e2e.conftest import HubSession, kept_password
+
+if TYPE_CHECKING:
+    from tests.e2e.conftest import Hub
+
+pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.hub]
+
+GALLERY = "voila/render/apps/models.ipynb"
+
+
+def sign_in(page: Any, hub: Hub, user: str, next_url: str = "") -> None:
+    page.goto(f"{hub.url}/hub/login" + (f"?next={next_url}" if next_url else ""))
+    page.fill("#username_input", user)
+    page.fill("#password_input", kept_password(hub, user))
+    page.click("#login_submit")
+
+
+def admin_session(hub: Hub) -> HubSession:
+    return HubSession(hub, "demo-admin", kept_password(hub, "demo-admin"))
+
+
+@pytest.mark.browser
+def test_login_page_names_the_platform_and_says_what_it_is(up_hub: Hub, page, screenshots: Path) -> None:
+    page.goto(f"{up_hub.url}/hub/login")
+    intro = page.locator("#mlk-login-intro")
+    assert intro.locator("h1").inner_text() == "mlrun-kernel"
+    assert "Run machine-learning models on your own data" in intro.inner_text()
+    assert page.locator("#mlk-signup").count() == 1
+    assert page.title() == "mlrun-kernel"
+    page.screenshot(path=str(screenshots / "hub-login.png"), full_page=True)
+
+
+@pytest.mark.browser
+def test_model_user_lands_in_the_gallery_and_jupyterlab_points_back(
+    up_hub: Hub, page, screenshots: Path
+) -> None:
+    hub = up_hub
+    sign_in(page, hub, "demo-user")
+    page.wait_for_url(f"**/user/demo-user/{GALLERY}", timeout=120_000)
+    nav = page.locator(".mlk-nav")
+    nav.wait_for(timeout=90_000)
+    page.locator(".mlk-model-card").first.wait_for(timeout=90_000)
+    text = " ".join(nav.inner_text().split())
+    for word in ("mlrun-kernel", "Models", "Runs", "Datasets", "demo-user", "Sign out"):
+        assert word in text, f"{word!r} not in the navigation bar: {text}"
+    assert page.locator(".mlk-nav-admin").count() == 0
+    assert page.locator(".mlk-nav-lab").count() == 0
+    page.screenshot(path=str(screenshots / "roles-model-user-gallery.png"), full_page=True)
+
+    for workbench in ("lab", "lab/tree/notebooks", "tree"):
+        response = page.goto(f"{hub.url}/user/demo-user/{workbench}")
+        assert response is not None and response.status == 403, workbench
+        assert page.locator("#mlk-guard-title").inner_text() == "This page is for model experts"
+        assert "Traceback" not in page.inner_text("body")
+    page.screenshot(path=str(screenshots / "roles-model-user-no-lab.png"), full_page=True)
+    page.click("#mlk-guard-apps a >> text=Models")
+    page.wait_for_url(f"**/user/demo-user/{GALLERY}", timeout=30_000)
+
+    page.goto(f"{hub.url}/hub/home")
+    assert page.locator("#mlk-app-models").count() == 1
+    assert page.locator("#mlk-app-lab").count() == 0
+    assert page.locator("#mlk-app-admin").count() == 0
+    assert "model-user" in page.locator("#mlk-home").inner_text()
+    page.screenshot(path=str(screenshots / "roles-model-user-home.png"), full_page=True)
+    assert page.request.get(f"{hub.url}/hub/admin").status == 403
+
+
+@pytest.mark.browser
+def test_admin_lands_in_the_gallery_with_the_admin_panel_one_click_away(
+    up_hub: Hub, page, screenshots: Path
+) -> None:
+    hub = up_hub
+    sign_in(page, hub, "demo-admin")
+    page.wait_for_url(f"**/user/demo-admin/{GALLERY}", timeout=120_000)
+    page.locator(".mlk-nav-admin").wait_for(timeout=90_000)
+    page.screenshot(path=str(screenshots / "roles-admin-gallery.png"), full_page=True)
+    page.click(".mlk-nav-admin")
+    page.wait_for_url("**/hub/admin**", timeout=30_000)
+    page.get_by_text("demo-user", exact=True).first.wait_for(timeout=30_000)
+    page.screenshot(path=str(screenshots / "roles-admin-panel.png"), full_page=True)
+    page.goto(f"{hub.url}/hub/home")
+    assert page.locator("#mlk-app-admin").count() == 1
+    assert page.locator("#mlk-app-lab").count() == 1
+
+
+@pytest.mark.browser
+def test_moving_a_user_between_groups_changes_what_they_may_open_at_the_next_page_load(
+    up_hub: Hub, browser, screenshots: Path
+) -> None:
+    hub = up_hub
+    admin = admin_session(hub)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        sign_in(page, hub, "demo-user")
+        page.wait_for_url(f"**/user/demo-user/{GALLERY}", timeout=120_000)
+        assert page.goto(f"{hub.url}/user/demo-user/lab").status == 403
+
+        moved = admin.api("POST", "/groups/model-experts/users", json={"users": ["demo-user"]})
+        assert moved.status_code == 200, moved.text
+        # The same server, no restart: the guard asks the hub at the next page load.
+        time.sleep(3.5)  # the guard's few seconds of cache (ROLE_TTL_SECONDS), not a timing assertion
+        response = page.goto(f"{hub.url}/user/demo-user/lab/tree/notebooks")
+        assert response is not None and response.status == 200
+        page.get_by_text("write-a-model-manifest.ipynb").first.wait_for(timeout=90_000)
+        page.screenshot(path=str(screenshots / "roles-promoted-user-lab.png"))
+    finally:
+        admin.api("DELETE", "/groups/model-experts/users", json={"users": ["demo-user"]})
+        admin.close()
+        context.close()
+
+
+def test_model_user_cannot_reach_the_admins_actions_or_another_users_server(up_hub: Hub) -> None:
+    hub = up_hub
+    expert = HubSession(hub, "demo-expert", kept_password(hub, "demo-expert"))
+    user = HubSession(hub, "demo-user", kept_password(hub, "demo-user"))
+    try:
+        expert.spawn()
+        token = user.new_token()
+        headers = {"Authorization": f"token {token}"}
+        # Another user's server, through the proxy, with the user's own cookies or token.
+        other = user.http.get("/user/demo-expert/lab", follow_redirects=True)
+        assert other.status_code == 403, other.status_code
+        by_token = httpx.get(f"{hub.url}/user/demo-expert/api/contents", headers=headers, timeout=30)
+        assert by_token.status_code == 403
+        # The hub's admin panel and API, and the model service's admin actions.
+        assert user.http.get("/hub/admin").status_code == 403
+        assert httpx.get(f"{hub.url}/hub/api/users", headers=headers, timeout=30).status_code == 403
+        audit = httpx.get(f"{hub.url}/services/models/api/admin/audit", headers=headers, timeout=30)
+        assert audit.status_code == 403
+    finally:
+        user.close()
+        expert.close()
+
+
+def test_servers_run_on_the_deployments_network_and_homes_outlive_their_containers(
+    up_hub: Hub, docker_client: docker.DockerClient
+) -> None:
+    hub = up_hub
+    session = HubSession(hub, "demo-expert", kept_password(hub, "demo-expert"))
+    admin = admin_session(hub)
+    try:
+        session.spawn()
+        container = docker_client.containers.get(hub.container_name("demo-expert"))
+        networks = set(container.attrs["NetworkSettings"]["Networks"])
+        assert networks == {f"mlk-{hub.deployment}-notebooks"}, networks
+        assert container.attrs["HostConfig"]["Memory"] > 0
+        mounts = {m["Destination"]: m for m in container.attrs["Mounts"]}
+        assert mounts["/home/jovyan"]["Type"] == "volume"
+        # DockerSpawner escapes names: demo-expert -> demo-2dexpert
+        assert mounts["/home/jovyan"]["Name"] == f"{hub.prefix}-home-demo-2dexpert"
+        code, out = container.exec_run(["sh", "-c", "echo kept > ~/notes.txt"], user="jovyan")
+        assert code == 0, out
+
+        stopped = admin.api("DELETE", "/users/demo-expert/server")
+        assert stopped.status_code in (202, 204), stopped.text
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                docker_client.containers.get(hub.container_name("demo-expert"))
+            except docker.errors.NotFound:
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError("the stopped server's container was not removed (remove=True)")
+
+        session.spawn()
+        again = docker_client.containers.get(hub.container_name("demo-expert"))
+        assert again.id != container.id
+        code, out = again.exec_run(["cat", "/home/jovyan/notes.txt"], user="jovyan")
+        assert (code, out.decode().strip()) == (0, "kept")
+        # The apps come from the image at every start; the curated notebooks stay there.
+        code, out = again.exec_run(["ls", "/home/jovyan/apps", "/home/jovyan/notebooks"], user="jovyan")
+        assert code == 0 and "models.ipynb" in out.decode() and "write-a-model-manifest.ipynb" in out.decode()
+    finally:
+        admin.close()
+        session.close()
+
+
+def test_users_cannot_pick_the_image_of_their_server(up_hub: Hub) -> None:
+    session = HubSession(up_hub, "demo-user", kept_password(up_hub, "demo-user"))
+    try:
+        token = session.new_token()
+        session.api("DELETE", "/users/demo-user/server")
+        time.sleep(1)
+        response = httpx.post(
+            f"{up_hub.url}/hub/api/users/demo-user/server",
+            headers={"Authorization": f"token {token}"},
+            json={"image": "alpine:latest"},
+            timeout=60,
+        )
+        assert response.status_code == 400, response.text
+        assert "Specifying image to launch is not allowed" in response.text
+    finally:
+        session.close()
