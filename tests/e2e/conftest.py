@@ -213,7 +213,8 @@ def running_hub(
             container.remove(force=True)
         # The users' home volumes (<prefix>-home-<user>) and the notebooks' network outlive
         # the containers on purpose; a test hub's go with it.
-        for volume in [] if keep_homes else docker_client.volumes.list(filters={"name": f"{hub.prefix}-home-"}):
+        homes = [] if keep_homes else docker_client.volumes.list(filters={"name": f"{hub.prefix}-home-"})
+        for volume in homes:
             with contextlib.suppress(docker.errors.APIError):
                 volume.remove(force=True)
         for network in docker_client.networks.list(filters={"label": f"io.mlkernel.deployment={deployment}"}):
