@@ -5,7 +5,9 @@ the answers out as cards: title, version, description, task chips, keywords,
 and the image reference. Images whose labels are broken still get a card that
 says what is wrong, so experts see it too. ``model_card`` builds one card from
 one entry of the service's answer and knows nothing of HTTP, so tests can feed
-it plain dicts.
+it plain dicts. ``filter_models`` is the search (text, task kind, keyword) the
+gallery's bar applies; a click on a card opens its ``ModelCard`` (manifest in full,
+a Run button per task).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import ipyvuetify as v
 import traitlets
 
 from mlrun_kernel.client import Client, ServiceError
+from mlrun_kernel.widgets.common import apply_theme
 
 Model = dict[str, Any]
 
@@ -77,6 +80,38 @@ def group_by_image(models: list[Model]) -> list[Model]:
             str(m.get("title") or m.get("repository")).lower(),
         ),
     )
+
+
+def _words(model: Model) -> str:
+    parts = [model.get("name"), model.get("repository"), model.get("title"), model.get("description")]
+    parts += [str(t.get("name")) for t in model.get("tasks") or []]
+    parts += [str(k) for k in model.get("keywords") or []]
+    return " ".join(str(p) for p in parts if p).lower()
+
+
+def filter_models(
+    models: list[Model], text: str = "", *, task: str | None = None, keyword: str | None = None
+) -> list[Model]:
+    """The models matching every word of ``text`` (name, title, description, tasks, keywords),
+    having a task named ``task`` and the keyword ``keyword``."""
+    words = text.lower().split()
+    found = []
+    for model in models:
+        if task and task not in {str(t.get("name")) for t in model.get("tasks") or []}:
+            continue
+        if keyword and keyword not in {str(k) for k in model.get("keywords") or []}:
+            continue
+        haystack = _words(model)
+        if all(word in haystack for word in words):
+            found.append(model)
+    return found
+
+
+def facets(models: list[Model]) -> tuple[list[str], list[str]]:
+    """The task kinds and keywords the models have, sorted: the filter choices."""
+    tasks = sorted({str(t.get("name")) for m in models for t in m.get("tasks") or []})
+    keywords = sorted({str(k) for m in models for k in m.get("keywords") or []})
+    return tasks, keywords
 
 
 def model_card(model: Model) -> v.Card:
@@ -152,23 +187,64 @@ def model_card(model: Model) -> v.Card:
 
 
 class ModelGallery(v.Container):
-    """Every model in the registry as a grid of cards, with a refresh button.
+    """Every model in the registry as a grid of cards, with search, filters and a refresh button;
+    a click on a card opens its ``ModelCard``.
 
-    ``client_factory`` makes the service client (default ``Client``, which finds
-    the service URL and the hub token in the single-user server's environment).
+    ``client`` is the service client to use; without it ``client_factory`` makes
+    one per refresh (default ``Client``, which finds the service URL and the hub
+    token in the single-user server's environment).
     """
 
-    def __init__(self, client_factory: Callable[[], Client] = Client, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        client_factory: Callable[[], Client] = Client,
+        *,
+        client: Client | None = None,
+        **kwargs: Any,
+    ) -> None:
+        apply_theme()
         kwargs.setdefault("fluid", True)
         kwargs.setdefault("class_", "mlk-gallery pa-4")
         super().__init__(**kwargs)
         self._client_factory = client_factory
-        self.models: list[Model] = []  # grouped by image, as shown
+        self.client = client
+        self.models: list[Model] = []  # grouped by image, as known
+        self.shown: list[Model] = []  # after the search and filters
+        self.detail: Any = None  # the open ModelCard
         self._count = v.Html(tag="span", class_="text-body-2 text-medium-emphasis", children=[""])
         self._refresh = v.Btn(
             children=["Refresh"], variant="tonal", color="primary", prepend_icon="mdi-refresh"
         )
         self._refresh.on_event("click", lambda *_: self.refresh())
+        self.search = v.TextField(
+            label="Search models",
+            v_model="",
+            prepend_inner_icon="mdi-magnify",
+            clearable=True,
+            density="compact",
+            variant="outlined",
+            hide_details=True,
+        )
+        self.task_filter = v.Select(
+            label="Task",
+            items=[],
+            v_model=None,
+            clearable=True,
+            density="compact",
+            variant="outlined",
+            hide_details=True,
+        )
+        self.keyword_filter = v.Select(
+            label="Keyword",
+            items=[],
+            v_model=None,
+            clearable=True,
+            density="compact",
+            variant="outlined",
+            hide_details=True,
+        )
+        for control in (self.search, self.task_filter, self.keyword_filter):
+            control.observe(lambda _change: self.apply_filters(), "v_model")
         self._progress = v.ProgressLinear(indeterminate=True, color="primary", active=False)
         self._grid = v.Row(children=[])
         header = v.Row(
@@ -184,15 +260,33 @@ class ModelGallery(v.Container):
                 v.Col(cols="auto", children=[self._refresh]),
             ],
         )
-        self.children = [header, self._progress, self._grid]
+        bar = v.Row(
+            class_="mb-2 mlk-gallery-filters",
+            children=[
+                v.Col(cols=12, md=6, children=[self.search]),
+                v.Col(cols=6, md=3, children=[self.task_filter]),
+                v.Col(cols=6, md=3, children=[self.keyword_filter]),
+            ],
+        )
+        self._list = v.Html(tag="div", children=[bar, self._progress, self._grid])
+        self._back = v.Btn(children=["Back to the models"], variant="text", prepend_icon="mdi-arrow-left")
+        self._back.on_event("click", lambda *_: self.close_detail())
+        self._detail_area = v.Html(tag="div", children=[])
+        self._header = header
+        self.children = [header, self._list]
         self.refresh()
+
+    def _fetch(self) -> list[Model]:
+        if self.client is not None:
+            return self.client.list_models()
+        with self._client_factory() as client:
+            return client.list_models()
 
     def refresh(self) -> None:
         """Ask the service again and redraw the cards."""
         self._progress.active = True
         try:
-            with self._client_factory() as client:
-                self.models = group_by_image(client.list_models())
+            self.models = group_by_image(self._fetch())
         except ServiceError as exc:
             self.models = []
             self._count.children = [""]
@@ -212,8 +306,23 @@ class ModelGallery(v.Container):
             return
         finally:
             self._progress.active = False
-        n = len(self.models)
-        self._count.children = [f"{n} model{'s' if n != 1 else ''} in the registry"]
+        tasks, keywords = facets(self.models)
+        self.task_filter.items, self.keyword_filter.items = list[Any](tasks), list[Any](keywords)
+        self.apply_filters()
+
+    def apply_filters(self) -> None:
+        """Show the cards matching the search text, task and keyword."""
+        self.shown = filter_models(
+            self.models,
+            self.search.v_model or "",
+            task=self.task_filter.v_model or None,
+            keyword=self.keyword_filter.v_model or None,
+        )
+        n, total = len(self.shown), len(self.models)
+        if n == total:
+            self._count.children = [f"{n} model{'s' if n != 1 else ''} in the registry"]
+        else:
+            self._count.children = [f"{n} of {total} models match"]
         if not self.models:
             self._grid.children = [
                 v.Col(
@@ -228,6 +337,41 @@ class ModelGallery(v.Container):
                 )
             ]
             return
+        if not self.shown:
+            self._grid.children = [
+                v.Col(
+                    cols=12,
+                    children=[
+                        v.Alert(
+                            type="info",
+                            variant="tonal",
+                            text="No model matches: clear the search or a filter.",
+                        )
+                    ],
+                )
+            ]
+            return
         self._grid.children = [
-            v.Col(cols=12, md=6, lg=4, children=[model_card(model)]) for model in self.models
+            v.Col(cols=12, md=6, lg=4, children=[self._card(model)]) for model in self.shown
         ]
+
+    def _card(self, model: Model) -> v.Card:
+        card = model_card(model)
+        card.style_ = "cursor: pointer"
+        name = str(model.get("name") or model.get("repository"))
+        card.on_event("click", lambda *_: self.open_model(name))
+        return card
+
+    def open_model(self, name: str) -> Any:
+        """Open one model's card in full (what a click on its card does)."""
+        from mlrun_kernel.widgets.model_card import ModelCard
+
+        self.detail = ModelCard(name, client=self.client or self._client_factory())
+        self._detail_area.children = [self._back, self.detail]
+        self.children = [self._detail_area]
+        return self.detail
+
+    def close_detail(self) -> None:
+        self.detail = None
+        self._detail_area.children = []
+        self.children = [self._header, self._list]

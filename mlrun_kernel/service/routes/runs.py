@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -276,6 +276,113 @@ async def preview_output(run_id: str, path: str, caller: CallerDep, platform: Pl
     info = await _visible_run(platform, caller, run_id)
     file = await in_thread(_output_file, info, path)
     return await in_thread(_output_preview, file)
+
+
+class TableColumnOut(BaseModel):
+    name: str
+    type: str
+
+
+class TablePageOut(BaseModel):
+    columns: list[TableColumnOut]
+    rows: list[list[Any]]
+    total: int = Field(description="rows in the whole table")
+    offset: int
+    limit: int
+    sort: str | None
+    descending: bool
+
+
+def _output_table(file: Path, req: Any) -> dict[str, Any]:
+    from mlrun_kernel.datasets.detect import HEAD_BYTES, extension_type, sniff
+    from mlrun_kernel.runs.tables import TableError, table_page
+
+    with file.open("rb") as fh:
+        media = extension_type(file.name) or sniff(fh.read(HEAD_BYTES))
+    try:
+        return table_page(file, media, req)
+    except TableError as exc:
+        raise ServiceFault(exc.status, str(exc)) from exc
+
+
+@router.get(
+    "/runs/{run_id}/table/{path:path}", response_model=TablePageOut, summary="A page of a table output"
+)
+async def output_table(
+    run_id: str,
+    path: str,
+    caller: CallerDep,
+    platform: PlatformDep,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    sort: Annotated[str | None, Query(max_length=200, description="a column name")] = None,
+    descending: bool = False,
+) -> dict[str, Any]:
+    """One page of a CSV, TSV or Parquet output, sorted by a column: the file stays on the service."""
+    from mlrun_kernel.runs.tables import PageRequest
+
+    info = await _visible_run(platform, caller, run_id)
+    file = await in_thread(_output_file, info, path)
+    req = PageRequest(offset=offset, limit=limit, sort=sort, descending=descending)
+    return await in_thread(_output_table, file, req)
+
+
+class OutputUrlOut(BaseModel):
+    url: str
+    method: str
+    expires: int
+
+
+def _output_signer(platform: Platform) -> Any:
+    from mlrun_kernel.service.signing import Signer
+
+    return Signer(platform.config.secret, platform.config.signed_url_seconds, clock=platform.clock)
+
+
+@router.post(
+    "/runs/{run_id}/output-url", response_model=OutputUrlOut, summary="A URL to fetch an output, tokenless"
+)
+async def output_url(
+    run_id: str,
+    caller: CallerDep,
+    platform: PlatformDep,
+    path: Annotated[str, Query(max_length=2000)],
+) -> OutputUrlOut:
+    """A short-lived URL a browser can download one output from (a link in a results view)."""
+    info = await _visible_run(platform, caller, run_id)
+    await in_thread(_output_file, info, path)
+    url_path = f"{platform.config.prefix}api/signed/runs/{run_id}/output"
+    bound = {"path": path, "admin": "1" if caller.is_admin else "0"}
+    signed = _output_signer(platform).sign("GET", url_path, caller.name, bound=bound)
+    return OutputUrlOut(url=signed.url, method="GET", expires=signed.expires)
+
+
+@router.get("/signed/runs/{run_id}/output", summary="Download an output from a signed URL")
+async def output_signed(
+    run_id: str,
+    request: Request,
+    platform: PlatformDep,
+    path: Annotated[str, Query(max_length=2000)],
+    admin: Annotated[str, Query(max_length=1)] = "0",
+    user: str | None = None,
+    expires: str | None = None,
+    signature: str | None = None,
+) -> FileResponse:
+    """The output the URL names, if its signer may still see the run now (else 403, with why)."""
+    from mlrun_kernel.service.signing import SignatureError
+
+    bound = {"path": path, "admin": admin}
+    signer = _output_signer(platform).verify("GET", request.url.path, user, expires, signature, bound)
+    try:
+        info: RunInfo = await in_thread(_executor(platform).get, run_id)
+        if info.owner != signer and admin != "1":
+            raise RunNotFound(run_id)
+        file = await in_thread(_output_file, info, path)
+    except (RunNotFound, ServiceFault):
+        raise SignatureError(
+            f"this signed URL no longer works: run {run_id} or its output {path!r} is gone"
+        ) from None
+    return FileResponse(file, filename=os.path.basename(path))
 
 
 @router.post("/runs/{run_id}/cancel", response_model=RunOut, summary="Cancel a run")
