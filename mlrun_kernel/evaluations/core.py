@@ -122,7 +122,10 @@ class Evaluations:
         if self.submit is None:
             raise RunsOff("runs are off in this process (no run executor), so nothing can be evaluated")
         setup = setups.get_setup(self.store, model, now=self.clock())
-        model_ref = f"{model}@{ref}" if ref.startswith("sha256:") else f"{model}:{ref}"
+        version = setups.pick_version(self.store, model, ref)
+        if version is None:
+            raise NotFound(f"no model {model!r} (version {ref!r}) in the catalog; see `mlk models list`")
+        model_ref = f"{model}@{version.digest}"  # the version evaluated is the one resolved now
         with self.store.session() as s:
             row = Evaluation(
                 model=model,

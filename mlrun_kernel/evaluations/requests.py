@@ -17,10 +17,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from mlrun_kernel.catalog import resolve_version
 from mlrun_kernel.datasets import DatasetError, Datasets, Principal
 from mlrun_kernel.evaluations.errors import Conflict, InvalidSetting, NotFound
 from mlrun_kernel.evaluations.records import RequestInfo, evaluation_info, flag_info, plain, request_info
+from mlrun_kernel.evaluations.setups import pick_version
 from mlrun_kernel.store import Store
 from mlrun_kernel.store.models import Evaluation, FineTuneRequest, ModelFlag
 from mlrun_kernel.store.types import utcnow
@@ -93,7 +93,7 @@ def create_request(
         raise InvalidSetting("a fine-tune request needs a reason: what is wrong, and what would help")
     if len(text) > MAX_REASON:
         raise InvalidSetting(f"the reason is longer than {MAX_REASON} characters")
-    if resolve_version(store, model, "latest") is None:
+    if pick_version(store, model) is None:
         raise NotFound(f"no model {model!r} in the catalog; see `mlk models list`")
     pinned: list[tuple[str, int, Any]] = []
     for ref in attach or []:

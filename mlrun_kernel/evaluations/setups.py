@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from mlrun_kernel.catalog import resolve_version
+from mlrun_kernel.catalog import VersionInfo, get_model, resolve_version
 from mlrun_kernel.datasets import DatasetError, Datasets, Principal
 from mlrun_kernel.evaluations.errors import InvalidSetting, NotFound
 from mlrun_kernel.evaluations.records import SetupInfo, setup_info
@@ -22,9 +22,20 @@ from mlrun_kernel.store.types import utcnow
 EVALUATE = "evaluate"
 
 
+def pick_version(store: Store, model: str, ref: str = "latest") -> VersionInfo | None:
+    """``model``'s version ``ref`` (a tag or digest); ``latest`` falls back to the card's head
+    version (the newest good one) for repositories without a ``latest`` tag."""
+    version = resolve_version(store, model, ref)
+    if version is None and ref == "latest":
+        card = get_model(store, model)
+        if card is not None and card.problem is None:
+            version = resolve_version(store, model, card.digest)
+    return version
+
+
 def evaluate_task(store: Store, model: str, ref: str = "latest") -> dict[str, Any]:
     """The manifest's ``evaluate`` task of ``model`` (its ``ref`` version), as stored data."""
-    version = resolve_version(store, model, ref)
+    version = pick_version(store, model, ref)
     if version is None:
         raise NotFound(f"no model {model!r} (version {ref!r}) in the catalog; see `mlk models list`")
     task = ((version.manifest or {}).get("tasks") or {}).get(EVALUATE)

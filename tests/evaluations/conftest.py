@@ -36,6 +36,7 @@ from mlrun_kernel.runs.backends.base import LABEL_EXECUTOR
 from mlrun_kernel.runs.backends.local import LocalBackend
 from mlrun_kernel.store import Store, open_store
 from tests.runs.conftest import fast_settings
+from tests.service.conftest import token_hub  # noqa: F401 - the suite's token-issuing JupyterHub
 
 IMAGE = Path(__file__).parent / "images" / "drifting"
 MODEL = "mlk-test-drifting"
