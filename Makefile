@@ -50,3 +50,18 @@ typecheck:
 
 bench: setup
 	@for b in bench/bench_*.py; do $(PY) $$b || exit 1; done
+
+# The PyTorch and TensorFlow templates (issue 11) download their frameworks at build time, so
+# they are built and contract-tested here, not in `make test`; each prints its time and image size.
+.PHONY: template-pytorch template-tensorflow template-check
+template-pytorch: registry ## scaffold, build and mlk test the PyTorch template (not part of make test)
+	@$(MAKE) --no-print-directory template-check TEMPLATE=pytorch
+template-tensorflow: registry ## scaffold, build and mlk test the TensorFlow/Keras template (not part of make test)
+	@$(MAKE) --no-print-directory template-check TEMPLATE=tensorflow
+template-check:
+	@dir=$(MLK_DATA_DIR)/templates/$(TEMPLATE); rm -rf $$dir; start=$$(date +%s); \
+	$(PY) -m mlrun_kernel.cli init $$dir --template $(TEMPLATE) --name template-$(TEMPLATE) \
+	&& $(PY) -m mlrun_kernel.cli build $$dir -q \
+	&& $(PY) -m mlrun_kernel.cli test template-$(TEMPLATE):0.1.0 -q \
+	&& echo "template $(TEMPLATE): built and tested in $$(( $$(date +%s) - start )) s;" \
+	   "image $$(docker image inspect -f '{{.Size}}' $(MLK_REGISTRY_ADDR)/template-$(TEMPLATE):0.1.0) bytes"

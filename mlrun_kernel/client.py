@@ -859,3 +859,58 @@ class Client:
             raise ServiceUnavailable(
                 f"the live stream of run {run_id} broke: {exc}", url=self.url + url
             ) from exc
+
+    # ---- builds ---------------------------------------------------------------------
+    # An expert's model folder in (a tar stream), a tested, published image out
+    # (publish scope); mlrun_kernel.expert is the notebook's front door to these.
+
+    def start_build(self, context: Iterable[bytes], *, force: bool = False) -> dict[str, Any]:
+        """Send a build context (the model folder as tar chunks); the queued build."""
+        return cast(
+            dict[str, Any],
+            self._json(
+                "POST",
+                "api/builds",
+                content=context,
+                params={"force": "true"} if force else None,
+                headers={"Content-Type": "application/x-tar"},
+                timeout=httpx.Timeout(30.0, write=600.0),
+            ),
+        )
+
+    def get_build(self, build_id: str) -> dict[str, Any]:
+        return cast(dict[str, Any], self._get(f"api/builds/{build_id}"))
+
+    def list_builds(self) -> list[dict[str, Any]]:
+        return cast(list[dict[str, Any]], self._get("api/builds"))
+
+    def cancel_build(self, build_id: str) -> dict[str, Any]:
+        return cast(dict[str, Any], self._json("POST", f"api/builds/{build_id}/cancel"))
+
+    def build_log(self, build_id: str, *, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+        return cast(list[dict[str, Any]], self._get(f"api/builds/{build_id}/log", after=after, limit=limit))
+
+    def follow_build(self, build_id: str, *, after: int = 0) -> Iterator[tuple[str, dict[str, Any]]]:
+        """``(event, data)`` as the build goes: ``log`` lines, ``state`` (with progress), ``end``."""
+        url = f"api/builds/{build_id}/log/stream"
+        try:
+            with self._http.stream("GET", url, params={"after": after}, timeout=None) as response:
+                if not response.is_success:
+                    response.read()
+                    raise self._error("GET", self.url + url, response)
+                event, data = "", ""
+                for line in response.iter_lines():
+                    if line.startswith("event:"):
+                        event = line[6:].strip()
+                    elif line.startswith("data:"):
+                        data += line[5:].strip()
+                    elif not line:
+                        if event and data:
+                            yield event, json.loads(data)
+                        if event == "end":
+                            return
+                        event, data = "", ""
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable(
+                f"the log stream of build {build_id} broke: {exc}", url=self.url + url
+            ) from exc

@@ -6,7 +6,6 @@ broken ones with the problem stated (``include_problems=True``).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,11 +13,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from mlrun_kernel.spec.versions import SemverKey, semver_key
 from mlrun_kernel.store import Store
 from mlrun_kernel.store.models import CatalogSync, ModelVersion, Repository, Tag
 from mlrun_kernel.store.types import utcnow
-
-_SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?")
 
 
 @dataclass(frozen=True)
@@ -61,13 +59,9 @@ class CatalogStatus:
     stale: bool
 
 
-def _semver_key(version: str | None) -> tuple[int, int, int, int, str]:
-    match = _SEMVER.match(version or "")
-    if not match:
-        return (-1, -1, -1, -1, "")
-    major, minor, patch, pre = match.groups()
-    # A release sorts after its pre-releases.
-    return (int(major), int(minor), int(patch), 0 if pre else 1, pre or "")
+def _semver_key(version: str | None) -> SemverKey:
+    """Semver precedence (spec.versions): ``1.10.0`` above ``1.9.0``, ``-rc.10`` above ``-rc.2``."""
+    return semver_key(version or "")
 
 
 def _version_info(version: ModelVersion, tags: list[str]) -> VersionInfo:

@@ -11,14 +11,14 @@ import sys
 from collections.abc import Sequence
 
 from mlrun_kernel import __version__
-from mlrun_kernel.cli import build, datasets, init, metrics, models, requests, runs, status
+from mlrun_kernel.cli import build, datasets, init, metrics, models, push, requests, runs, status, test
 
 
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlk", description="Run ML models shipped as Docker images.")
     parser.add_argument("--version", action="version", version=f"mlk {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (init, build, models, datasets, runs, status):
+    for module in (init, build, test, push, models, datasets, runs, status):
         module.add_parser(sub)
     for module in (metrics, requests):  # evaluations: docs/evaluations.md
         module.add_parser(sub)

@@ -152,16 +152,16 @@ def _is_raw(params: list[inspect.Parameter], hints: Mapping[str, Any]) -> bool:
 
 def _schema(fn: Callable[..., Any]) -> dict[str, Any] | None:
     params, hints = _arguments(fn)
-    if len(params) == 1 and _model_class(hints.get(params[0].name)) is not None:
-        model = _model_class(hints[params[0].name])
+    model = _model_class(hints.get(params[0].name)) if len(params) == 1 else None
+    if model is not None:
         try:
-            schema = dict(model.model_json_schema())
+            generated = dict(model.model_json_schema())
         except Exception as exc:  # noqa: BLE001 - pydantic's own reason is the useful part
             raise SchemaError(
                 f"parameters model {model.__name__} cannot produce a JSON Schema: {exc}"
             ) from None
-        schema.setdefault("type", "object")
-        return schema
+        generated.setdefault("type", "object")
+        return generated
     if _is_raw(params, hints):
         return None
     properties: dict[str, Any] = {}
@@ -231,8 +231,8 @@ def _type_schema(hint: Any, where: str) -> dict[str, Any]:
 
 def _call(fn: Callable[..., Any], params: dict[str, Any]) -> Any:
     args, hints = _arguments(fn)
-    if len(args) == 1 and _model_class(hints.get(args[0].name)) is not None:
-        model = _model_class(hints[args[0].name])
+    model = _model_class(hints.get(args[0].name)) if len(args) == 1 else None
+    if model is not None:
         try:
             value = model.model_validate(params)
         except Exception as exc:  # noqa: BLE001 - pydantic's ValidationError, without importing it

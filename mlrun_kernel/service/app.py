@@ -35,6 +35,7 @@ from starlette.routing import Route
 
 from mlrun_kernel import __version__
 from mlrun_kernel.datasets import Datasets
+from mlrun_kernel.registry.access import RegistryAccess
 from mlrun_kernel.service import errors
 from mlrun_kernel.service.auth import Authenticator, HubTokenAuth
 from mlrun_kernel.service.catalog import CatalogKeeper
@@ -42,12 +43,14 @@ from mlrun_kernel.service.config import ServiceSettings
 from mlrun_kernel.service.deps import Platform, ServiceRoute, authorize
 from mlrun_kernel.service.metrics import LatencyMiddleware, ServiceMetrics
 from mlrun_kernel.service.routes import admin, datasets, events, models, runs, system
+from mlrun_kernel.service.routes import builds as build_routes
 from mlrun_kernel.service.routes import evaluations as evaluation_routes
 from mlrun_kernel.service.threads import in_thread, in_waiting_thread, set_thread_pool_size
 from mlrun_kernel.spec import load_validator
 from mlrun_kernel.store import Store, open_store, sqlite_store_url
 
 if TYPE_CHECKING:
+    from mlrun_kernel.builds.queue import BuildQueue
     from mlrun_kernel.runs import Executor
 
 log = logging.getLogger(__name__)
@@ -65,8 +68,29 @@ def _executor(config: ServiceSettings, store: Store, registry_host: str) -> Exec
         return None
 
 
+def _build_queue(
+    config: ServiceSettings, store: Store, registry_host: str, access: RegistryAccess | None
+) -> BuildQueue | None:
+    """The queue of builds experts send (routes/builds.py), or None when builds cannot work here."""
+    try:
+        from mlrun_kernel.builds.queue import BuildQueue
+
+        return BuildQueue(
+            store,
+            config.data_dir,
+            access=(lambda: access) if access else lambda: RegistryAccess.for_host(registry_host),
+        )
+    except Exception as exc:
+        log.warning("builds are off: the build queue could not be created: %s", exc)
+        return None
+
+
 def create_app(
-    config: ServiceSettings | None = None, *, store: Store | None = None, executor: Executor | None = None
+    config: ServiceSettings | None = None,
+    *,
+    store: Store | None = None,
+    executor: Executor | None = None,
+    registry_access: RegistryAccess | None = None,
 ) -> FastAPI:
     """The service app for ``config`` (by default read from the environment).
 
@@ -99,11 +123,14 @@ def create_app(
         browser=browser,
     )
     evaluations = evaluation_routes.make_evaluations(platform)
+    builds = _build_queue(config, store, registry_host, registry_access)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         set_thread_pool_size()
         await in_thread(load_validator)  # so the first run request does not pay the import
+        if builds is not None:
+            await in_waiting_thread(builds.start)
         started_executor = False
         if platform.executor is not None and config.run_executor and executor is None:
             await in_waiting_thread(platform.executor.start)
@@ -120,6 +147,8 @@ def create_app(
                 if started_executor and platform.executor is not None:
                     await in_waiting_thread(platform.executor.stop)
                 await platform.auth.aclose()
+                if builds is not None:
+                    await in_waiting_thread(builds.stop)
 
     app = FastAPI(
         title="mlrun-kernel model service",
@@ -134,6 +163,7 @@ def create_app(
     app.state.config = config
     app.state.platform = platform
     app.state.evaluations = evaluations
+    app.state.builds = builds
 
     checked = [Depends(authorize)]
     table = [  # the framework's own pages: the OpenAPI schema and the docs
@@ -148,6 +178,7 @@ def create_app(
         (area, "api") for area in (models.router, datasets.router, runs.router, events.router, admin.router)
     ]
     areas += [(evaluation_routes.router, "api")]
+    areas += [(build_routes.router, "api")]
     areas += [(system.top, "")]
     for area, base in areas:
         for route in area.routes:

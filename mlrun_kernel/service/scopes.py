@@ -107,6 +107,13 @@ ROUTE_SCOPES: dict[tuple[str, str], str] = {
     ("POST", "api/runs/{run_id}/cancel"): RUN,
     ("POST", "api/runs/{run_id}/rerun"): RUN,
     ("DELETE", "api/runs/{run_id}"): RUN,
+    # builds (issue 11): experts publish model images through the service
+    ("POST", "api/builds"): PUBLISH,
+    ("GET", "api/builds"): PUBLISH,
+    ("GET", "api/builds/{build_id}"): PUBLISH,
+    ("POST", "api/builds/{build_id}/cancel"): PUBLISH,
+    ("GET", "api/builds/{build_id}/log"): PUBLISH,
+    ("GET", "api/builds/{build_id}/log/stream"): PUBLISH,
     # admin
     ("GET", "api/admin/audit"): ADMIN,
     # evaluations (issue 13): admins manage; experts read the history and their groups'

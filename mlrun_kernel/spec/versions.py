@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["SEMVER", "highest", "is_semver", "semver_key"]
+__all__ = ["SEMVER", "SemverKey", "highest", "is_semver", "semver_key"]
 
 SEMVER = re.compile(
     r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"

@@ -49,3 +49,11 @@ def test_mlk_yaml_takes_release_notes_next_to_the_version(tmp_path) -> None:
     spec = load_build_file(tmp_path)
     assert spec.manifest.release_notes == {"1.1.0": "Faster.", "1.0.0": "First."}
     assert spec.manifest.resolves == "ftr-3"
+
+
+def test_the_catalog_lists_versions_newest_first_by_semver(tmp_path) -> None:
+    from mlrun_kernel.catalog import sync_catalog  # noqa: F401 - the catalog's own order is tested here
+    from mlrun_kernel.catalog.queries import _semver_key
+
+    versions = ["1.0.0-rc.2", "1.0.0-rc.10", "1.0.0", "0.9.0"]
+    assert sorted(versions, key=_semver_key, reverse=True) == ["1.0.0", "1.0.0-rc.10", "1.0.0-rc.2", "0.9.0"]
