@@ -54,7 +54,11 @@ class StepDisplay:
 
 def run(args: argparse.Namespace) -> int:
     from mlrun_kernel.builds.records import record_build
+    from mlrun_kernel.config import client_settings
     from mlrun_kernel.store import open_store
+
+    if client_settings().service_url:  # a notebook container: no Docker socket, the service builds
+        return _through_service(args)
 
     started = datetime.now(UTC)
     result = build_model(args.folder, registry=args.registry, on_log=StepDisplay(args.quiet))
@@ -84,3 +88,18 @@ def run(args: argparse.Namespace) -> int:
         print("not pushed: the image failed its contract test", file=sys.stderr)
         return tested
     return push.run(argparse.Namespace(image=result.image, force=False, quiet=args.quiet))
+
+
+def _through_service(args: argparse.Namespace) -> int:
+    """``mlk build --push`` where ``MLK_SERVICE_URL`` is set: the service builds, tests and pushes."""
+    from mlrun_kernel.cli.platform import NotRemote
+    from mlrun_kernel.expert import publish
+
+    if not args.push:
+        raise NotRemote(
+            "through the model service a build is always tested and published: run "
+            "`mlk build FOLDER --push` (or mlrun_kernel.expert.publish(FOLDER) in a notebook)"
+        )
+    build = publish(args.folder, show=not args.quiet)
+    print(f"published {build['image']}:{build['version']} -> {build['digest']} (build {build['id']})")
+    return 0

@@ -25,7 +25,15 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mlrun_kernel.cli.platform import NotRemote
+    from mlrun_kernel.config import client_settings
     from mlrun_kernel.store import open_store
+
+    if client_settings().service_url:
+        raise NotRemote(
+            "`mlk push` needs a Docker engine; through the model "
+            "service `mlk build FOLDER --push` builds, tests and pushes in one go"
+        )
 
     def show(line: str) -> None:
         print(f"  {line}", file=sys.stderr)

@@ -45,7 +45,15 @@ def print_report(report: ContractReport) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mlrun_kernel.cli.platform import NotRemote
+    from mlrun_kernel.config import client_settings
     from mlrun_kernel.store import open_store
+
+    if client_settings().service_url:
+        raise NotRemote(
+            "`mlk test` needs a Docker engine; through the model "
+            "service `mlk build FOLDER --push` builds, tests and pushes in one go"
+        )
 
     def show(line: str) -> None:
         print(f"  {line}", file=sys.stderr)

@@ -94,3 +94,13 @@ def test_the_sklearn_template_trains_predicts_and_evaluates(tmp_path: Path) -> N
     site = [p for p in sys.path if p.endswith("site-packages")]
     metrics = _run_examples(folder, tmp_path, [sys.executable], [str(folder), *site])
     assert metrics["evaluate"]["accuracy"] > 0.8 and 0 <= metrics["train"]["macro_f1"] <= 1
+
+
+def test_mlk_test_and_push_through_the_service_say_what_to_run_instead(tmp_path: Path) -> None:
+    env = {**os.environ, "MLK_SERVICE_URL": "http://127.0.0.1:9/services/models/"}
+    for command in (["test", "m:0.1.0"], ["push", "m:0.1.0"], ["build", str(tmp_path)]):
+        done = subprocess.run(
+            [sys.executable, "-m", "mlrun_kernel.cli", *command], env=env, capture_output=True, text=True
+        )
+        assert done.returncode != 0
+        assert "mlk build FOLDER --push" in done.stderr, done.stderr
