@@ -7,20 +7,26 @@
 - ``results``: ``ResultsView``, what a run produced, by type.
 - ``history``: ``RunHistory``, past runs: filter, sort, page, re-run, clone, compare.
 - ``common``: the one theme, error message and loading state they all use.
+- ``evaluation``: ``EvaluationDashboard``, the admins' evaluations (table, charts, rules, requests).
+- ``requests``: ``OpenRequests``, the experts' open fine-tune requests (acknowledge, close).
 - ``nav``: ``NavBar``, the bar over every app, and ``app_page`` (bar + app, friendly failures).
 - ``apps``: what each Voilà app of voila_apps/ shows.
 """
 
 from mlrun_kernel.widgets.common import ErrorMessage, Loading, apply_theme
+from mlrun_kernel.widgets.evaluation import EvaluationDashboard
 from mlrun_kernel.widgets.gallery import Markdown, ModelGallery, filter_models, group_by_image, model_card
 from mlrun_kernel.widgets.history import RunHistory
 from mlrun_kernel.widgets.launcher import RunLauncher
 from mlrun_kernel.widgets.model_card import ModelCard
 from mlrun_kernel.widgets.monitor import RunMonitor
 from mlrun_kernel.widgets.nav import NavBar, app_page
+from mlrun_kernel.widgets.requests import OpenRequests
 from mlrun_kernel.widgets.results import ResultsView
 
 __all__ = [
+    "EvaluationDashboard",
+    "OpenRequests",
     "ErrorMessage",
     "Loading",
     "Markdown",

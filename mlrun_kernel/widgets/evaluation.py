@@ -1,0 +1,527 @@
+"""The admins' evaluation dashboard (``voila_apps/evaluate.ipynb``).
+
+``EvaluationDashboard`` asks the model service (``Client``) and shows:
+
+- a table of evaluated models: latest metrics with their trend, state (flagged or ok),
+  schedule, active requests, and buttons to chart, evaluate now, or (flagged) ask the
+  experts to fine-tune: two clicks, the reason filled in from the flag;
+- per model: a metric-over-time chart with version markers and rule thresholds, two
+  versions side by side, the rules (add, remove) and the setup (reference data, schedule);
+- the fine-tune requests and their state.
+
+Charts are SVG drawn here (:func:`svg_chart`), so the app needs no chart library and nothing
+loaded from outside the hub: it renders the same in Voilà on an air-gapped site. The pure
+functions (``svg_chart``, ``overview_rows``, ``version_markers``, ``compare_versions``,
+``request_reason``) take plain answers of the service, so tests need no service.
+
+Model users never see this: the service refuses them every route it reads, and
+``app_page`` turns that refusal into "Your account may not do this".
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from typing import Any
+
+import ipyvuetify as v
+import traitlets
+
+from mlrun_kernel.client import Client, ServiceError
+
+WIDTH, HEIGHT, PAD = 640, 240, 36
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, int | float) and not isinstance(value, bool) else "–"
+
+
+def overview_rows(overview: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One table row per evaluated model: metric cells with a trend arrow."""
+    rows = []
+    for entry in overview:
+        cells = []
+        for name, value in sorted((entry.get("metrics") or {}).items()):
+            delta = (entry.get("trend") or {}).get(name)
+            arrow = "" if delta is None or abs(delta) < 1e-12 else ("▲" if delta > 0 else "▼")
+            cells.append(f"{name} {_fmt(value)}{arrow}")
+        rows.append(
+            {
+                "model": entry["model"],
+                "version": ((entry.get("latest") or {}).get("version")) or "",
+                "metrics": ", ".join(cells) or "not evaluated yet",
+                "state": entry.get("state", ""),
+                "flags": [f["message"] for f in entry.get("flags") or []],
+                "schedule": entry.get("schedule") or "on demand",
+                "next": str(entry.get("next_slot") or "")[:16].replace("T", " "),
+                "requests": entry.get("active_requests", 0),
+            }
+        )
+    return rows
+
+
+def version_markers(points: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """``(at, version)`` where the evaluated version changes, oldest first."""
+    markers: list[tuple[str, str]] = []
+    last = None
+    for p in sorted(points, key=lambda p: str(p["at"])):
+        if p["digest"] != last:
+            markers.append((str(p["at"]), p.get("version") or str(p["digest"])[:19]))
+            last = p["digest"]
+    return markers
+
+
+def compare_versions(points: list[dict[str, Any]], a: str, b: str) -> list[dict[str, Any]]:
+    """Each metric's latest value for versions ``a`` and ``b`` (a version name or digest)."""
+
+    def latest(which: str) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for p in sorted(points, key=lambda p: str(p["at"])):
+            if which in (p.get("version"), p["digest"]):
+                out[p["metric"]] = p["value"]
+        return out
+
+    left, right = latest(a), latest(b)
+    return [
+        {
+            "metric": m,
+            a: left.get(m),
+            b: right.get(m),
+            "delta": (right[m] - left[m]) if m in left and m in right else None,
+        }
+        for m in sorted(set(left) | set(right))
+    ]
+
+
+def rule_lines(rules: list[dict[str, Any]], metric: str) -> list[tuple[float, str]]:
+    """Horizontal lines to draw for ``metric``: thresholds (their value)."""
+    return [
+        (float(r["threshold"]), f"rule {r['id']}")
+        for r in rules
+        if r["metric"] == metric and r["kind"] == "threshold"
+    ]
+
+
+def svg_chart(
+    points: list[dict[str, Any]],
+    metric: str,
+    *,
+    markers: list[tuple[str, str]] | None = None,
+    thresholds: list[tuple[float, str]] | None = None,
+) -> str:
+    """An SVG line chart of ``metric`` over time, with version markers and threshold lines."""
+    series = sorted((str(p["at"]), float(p["value"])) for p in points if p["metric"] == metric)
+    if not series:
+        empty = f"no values of {html.escape(metric)} yet"
+        return f'<svg class="mlk-chart" width="{WIDTH}" height="60"><text x="8" y="30">{empty}</text></svg>'
+    values = [y for _, y in series] + [t for t, _ in thresholds or []]
+    low, high = min(values), max(values)
+    if high - low < 1e-9:
+        low, high = low - 0.5, high + 0.5
+    n = len(series)
+
+    def x(i: int) -> float:
+        return PAD + (WIDTH - 2 * PAD) * (i / (n - 1) if n > 1 else 0.5)
+
+    def y(value: float) -> float:
+        return HEIGHT - PAD - (HEIGHT - 2 * PAD) * (value - low) / (high - low)
+
+    index = {at: i for i, (at, _) in enumerate(series)}
+    parts = [
+        f'<svg class="mlk-chart" data-metric="{html.escape(metric)}" width="{WIDTH}" height="{HEIGHT}" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" xmlns="http://www.w3.org/2000/svg" font-size="11">',
+        f'<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="white" stroke="#ddd"/>',
+        f'<text x="{PAD}" y="16" font-weight="bold">{html.escape(metric)}</text>',
+        f'<text x="4" y="{y(high) + 4:.1f}">{_fmt(high)}</text>',
+        f'<text x="4" y="{y(low) + 4:.1f}">{_fmt(low)}</text>',
+    ]
+    for at, label in markers or []:
+        i = index.get(at)
+        if i is None:
+            continue
+        parts.append(
+            f'<line class="mlk-version-marker" x1="{x(i):.1f}" x2="{x(i):.1f}" '
+            f'y1="{PAD - 8}" y2="{HEIGHT - PAD}" '
+            f'stroke="#90A4AE" stroke-dasharray="2,3"/><text x="{x(i) + 3:.1f}" y="{PAD - 2}" fill="#546E7A">'
+            f"{html.escape(label)}</text>"
+        )
+    for value, label in thresholds or []:
+        parts.append(
+            f'<line class="mlk-threshold" x1="{PAD}" x2="{WIDTH - PAD}" '
+            f'y1="{y(value):.1f}" y2="{y(value):.1f}" '
+            f'stroke="#C62828" stroke-dasharray="6,4"/><text x="{WIDTH - PAD + 2}" y="{y(value) + 4:.1f}" '
+            f'fill="#C62828">{html.escape(label)}</text>'
+        )
+    path = " ".join(f"{'M' if i == 0 else 'L'}{x(i):.1f},{y(v):.1f}" for i, (_, v) in enumerate(series))
+    parts.append(f'<path class="mlk-series" d="{path}" fill="none" stroke="#1565C0" stroke-width="2"/>')
+    for i, (at, value) in enumerate(series):
+        parts.append(
+            f'<circle cx="{x(i):.1f}" cy="{y(value):.1f}" r="3" fill="#1565C0">'
+            f"<title>{html.escape(at[:16])}: "
+            f"{_fmt(value)}</title></circle>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def request_reason(flags: list[dict[str, Any]]) -> str:
+    """The reason a request from a flagged model starts with: what the flags say."""
+    if not flags:
+        return ""
+    return (
+        "Deteriorated: "
+        + "; ".join(f["message"] for f in flags)
+        + ". Please fine-tune with the attached data."
+    )
+
+
+class Svg(v.VuetifyTemplate):
+    """Markup the dashboard drew itself (its charts)."""
+
+    markup = traitlets.Unicode("").tag(sync=True)
+    template = traitlets.Unicode('<template><div class="mlk-svg" v-html="markup"></div></template>').tag(
+        sync=True
+    )
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str], class_: str = "") -> v.Html:
+    head = v.Html(
+        tag="thead", children=[v.Html(tag="tr", children=[v.Html(tag="th", children=[c]) for c in columns])]
+    )
+    body = v.Html(
+        tag="tbody",
+        children=[
+            v.Html(
+                tag="tr",
+                children=[
+                    v.Html(tag="td", children=[str(r.get(c, "") if r.get(c) is not None else "–")])
+                    for c in columns
+                ],
+            )
+            for r in rows
+        ],
+    )
+    return v.Table(class_=class_, density="compact", children=[head, body])
+
+
+class EvaluationDashboard(v.Container):
+    """See the module docstring; ``client`` defaults to ``Client()`` (the notebook's service)."""
+
+    def __init__(self, client: Client | None = None, **kwargs: Any) -> None:
+        self.client = client or Client()
+        self.status = v.Alert(
+            type="info", variant="tonal", class_="mlk-eval-status mb-2", children=["Loading…"]
+        )
+        self.table_box = v.Html(tag="div", class_="mlk-eval-models")
+        self.detail = v.Html(tag="div", class_="mlk-eval-detail")
+        self.requests_box = v.Html(tag="div", class_="mlk-eval-requests")
+        self.dialog_box = v.Html(tag="div")
+        super().__init__(
+            class_="mlk-evaluations",
+            fluid=True,
+            children=[
+                v.Html(tag="h2", class_="text-h5 mb-2", children=["Model evaluations"]),
+                self.status,
+                self.table_box,
+                self.dialog_box,
+                self.detail,
+                v.Html(tag="h3", class_="text-h6 mt-4", children=["Fine-tune requests"]),
+                self.requests_box,
+            ],
+            **kwargs,
+        )
+        self.overview: list[dict[str, Any]] = []
+        self.refresh()
+
+    # ------------------------------------------------------------------ loading
+
+    def _guard(self, what: str, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except ServiceError as exc:
+            self.status.type = "error"
+            self.status.children = [f"{what}: {exc.detail if isinstance(exc.detail, str) else exc}"]
+            return None
+
+    def refresh(self) -> None:
+        overview = self.client.evaluation_overview()  # a refusal here is the app's refusal
+        self.overview = overview
+        self.status.type = "info"
+        self.status.children = [
+            f"{len(overview)} evaluated models; {sum(1 for o in overview if o['state'] == 'flagged')} flagged"
+        ]
+        self.table_box.children = [self._models_table(overview_rows(overview))]
+        requests = self._guard("requests", self.client.list_requests) or []
+        self.requests_box.children = [
+            _table(
+                [{**r, "created": str(r["created_at"])[:16]} for r in requests],
+                ["id", "model", "version", "state", "created", "created_by", "reason"],
+                "mlk-eval-request-table",
+            )
+        ]
+        if overview and not self.detail.children:
+            self.show_model(overview[0]["model"])
+
+    def _models_table(self, rows: list[dict[str, Any]]) -> v.Table:
+        columns = ["model", "version", "metrics", "state", "schedule", "next", "requests", ""]
+        body = []
+        for row in rows:
+            chart = v.Btn(children=["Chart"], size="small", variant="text", class_="mlk-eval-chart-btn")
+            chart.on_event("click", lambda *_, m=row["model"]: self.show_model(m))
+            run = v.Btn(children=["Evaluate now"], size="small", variant="text", class_="mlk-eval-run-btn")
+            run.on_event("click", lambda *_, m=row["model"]: self.evaluate(m))
+            actions = [chart, run]
+            if row["state"] == "flagged":
+                ask = v.Btn(
+                    children=["Ask experts"],
+                    size="small",
+                    color="error",
+                    variant="tonal",
+                    class_="mlk-eval-ask-btn",
+                )
+                ask.on_event("click", lambda *_, m=row["model"]: self.ask_experts(m))
+                actions.append(ask)
+            state = v.Chip(
+                children=[row["state"]],
+                size="small",
+                color="error" if row["state"] == "flagged" else "success",
+                class_=f"mlk-eval-state mlk-eval-state-{row['state'].replace(' ', '-')}",
+            )
+            cells = [
+                row["model"],
+                row["version"],
+                row["metrics"],
+                state,
+                row["schedule"],
+                row["next"],
+                str(row["requests"]),
+            ]
+            body.append(
+                v.Html(
+                    tag="tr",
+                    class_="mlk-eval-row",
+                    children=[v.Html(tag="td", children=[c]) for c in cells]
+                    + [v.Html(tag="td", children=actions)],
+                )
+            )
+        head = v.Html(
+            tag="thead",
+            children=[v.Html(tag="tr", children=[v.Html(tag="th", children=[c]) for c in columns])],
+        )
+        return v.Table(
+            class_="mlk-eval-table", density="compact", children=[head, v.Html(tag="tbody", children=body)]
+        )
+
+    # ------------------------------------------------------------------ one model
+
+    def show_model(self, model: str, metric: str | None = None) -> None:
+        points = (
+            self._guard("metrics history", lambda: self.client.metric_history(model, evaluations_only=True))
+            or []
+        )
+        rules = self._guard("rules", lambda: self.client.list_rules(model)) or []
+        metrics = sorted({p["metric"] for p in points})
+        chosen = metric or (metrics[0] if metrics else "")
+        pick = v.Select(
+            label="Metric",
+            items=metrics,
+            v_model=chosen,
+            density="compact",
+            class_="mlk-eval-metric",
+            style_="max-width: 240px",
+        )
+        pick.observe(lambda change: self.show_model(model, change["new"]), "v_model")
+        chart = Svg(
+            markup=svg_chart(
+                points, chosen, markers=version_markers(points), thresholds=rule_lines(rules, chosen)
+            )
+        )
+        versions = [label for _, label in version_markers(points)]
+        compare_box = v.Html(tag="div", class_="mlk-eval-compare")
+        left = v.Select(
+            label="Version A",
+            items=versions,
+            v_model=versions[0] if versions else None,
+            density="compact",
+            style_="max-width: 200px",
+        )
+        right = v.Select(
+            label="Version B",
+            items=versions,
+            v_model=versions[-1] if versions else None,
+            density="compact",
+            style_="max-width: 200px",
+        )
+
+        def compare(*_: Any) -> None:
+            if left.v_model and right.v_model:
+                rows = compare_versions(points, left.v_model, right.v_model)
+                compare_box.children = [
+                    _table(rows, ["metric", left.v_model, right.v_model, "delta"], "mlk-eval-compare-table")
+                ]
+
+        left.observe(compare, "v_model")
+        right.observe(compare, "v_model")
+        compare()
+        self.detail.children = [
+            v.Html(tag="h3", class_="text-h6 mt-4", children=[f"{model}: metrics over time"]),
+            pick,
+            chart,
+            v.Html(tag="h4", class_="mt-2", children=["Two versions side by side"]),
+            v.Row(children=[left, right]),
+            compare_box,
+            self._rules_editor(model, rules, metrics),
+            self._setup_editor(model),
+        ]
+
+    def _rules_editor(self, model: str, rules: list[dict[str, Any]], metrics: list[str]) -> v.Html:
+        rows = []
+        for r in rules:
+            remove = v.Btn(children=["Remove"], size="small", variant="text")
+            remove.on_event(
+                "click", lambda *_, rid=r["id"]: self._act(lambda: self.client.delete_rule(rid), model)
+            )
+            limit = (
+                "threshold " + _fmt(r["threshold"])
+                if r["kind"] == "threshold"
+                else "drop " + _fmt(r["drop"]) + " vs " + str(r["baseline"])
+            )
+            cooldown = int(r["cooldown_seconds"])
+            what = f"{r['metric']} {limit}, {r['min_consecutive']} in a row, cooldown {cooldown} s"
+            rows.append(v.Html(tag="div", class_="mlk-eval-rule", children=[what, remove]))
+        metric = v.TextField(
+            label="Metric",
+            v_model=metrics[0] if metrics else "",
+            density="compact",
+            style_="max-width: 160px",
+        )
+        kind = v.Select(
+            label="Kind",
+            items=["threshold", "drop"],
+            v_model="threshold",
+            density="compact",
+            style_="max-width: 140px",
+        )
+        number = v.TextField(
+            label="Threshold or drop", v_model="", density="compact", style_="max-width: 160px"
+        )
+        baseline = v.Select(
+            label="Baseline",
+            items=["median", "pinned"],
+            v_model="median",
+            density="compact",
+            style_="max-width: 140px",
+        )
+        add = v.Btn(children=["Add rule"], size="small", color="primary", class_="mlk-eval-add-rule")
+
+        def add_rule(*_: Any) -> None:
+            fields: dict[str, Any] = (
+                {"threshold": number.v_model}
+                if kind.v_model == "threshold"
+                else {"drop": number.v_model, "baseline": baseline.v_model}
+            )
+            self._act(lambda: self.client.add_rule(model, metric.v_model, kind.v_model, **fields), model)
+
+        add.on_event("click", add_rule)
+        return v.Html(
+            tag="div",
+            class_="mlk-eval-rules mt-4",
+            children=[
+                v.Html(tag="h4", children=["Deterioration rules"]),
+                *rows,
+                v.Row(children=[metric, kind, number, baseline, add]),
+            ],
+        )
+
+    def _setup_editor(self, model: str) -> v.Html:
+        setup = self._guard("setup", lambda: self.client.evaluation_setup(model)) or {}
+        dataset = v.TextField(
+            label="Reference dataset (owner/name)",
+            v_model=setup.get("dataset", ""),
+            density="compact",
+            style_="max-width: 260px",
+        )
+        version = v.TextField(
+            label="Pinned version",
+            v_model=str(setup.get("dataset_version", "")),
+            density="compact",
+            style_="max-width: 120px",
+        )
+        schedule = v.TextField(
+            label="Schedule (daily, weekly, cron)",
+            v_model=setup.get("schedule") or "",
+            density="compact",
+            style_="max-width: 220px",
+        )
+        save = v.Btn(children=["Save setup"], size="small", color="primary", class_="mlk-eval-save-setup")
+
+        def store(*_: Any) -> None:
+            pinned = int(version.v_model) if str(version.v_model).strip().isdigit() else None
+            self._act(
+                lambda: self.client.set_evaluation_setup(
+                    model, dataset.v_model, dataset_version=pinned, schedule=schedule.v_model or None
+                ),
+                model,
+            )
+
+        save.on_event("click", store)
+        return v.Html(
+            tag="div",
+            class_="mlk-eval-setup mt-4",
+            children=[
+                v.Html(tag="h4", children=["Reference data and schedule"]),
+                v.Row(children=[dataset, version, schedule, save]),
+            ],
+        )
+
+    # ------------------------------------------------------------------ actions
+
+    def _act(self, fn: Callable[[], Any], model: str | None = None, done: str = "saved") -> None:
+        if self._guard("refused", fn) is None and self.status.type == "error":
+            return
+        self.status.type = "success"
+        self.status.children = [done]
+        self.refresh()
+        if model:
+            self.show_model(model)
+
+    def evaluate(self, model: str) -> None:
+        self._act(lambda: self.client.evaluate(model), model, f"evaluation of {model} started")
+
+    def ask_experts(self, model: str) -> None:
+        """The first click: a dialog with the reason filled in from the flags; the second sends it."""
+        entry = next((o for o in self.overview if o["model"] == model), {})
+        flags = entry.get("flags") or []
+        reason = v.Textarea(label="Reason", v_model=request_reason(flags), rows=3, class_="mlk-eval-reason")
+        datasets = v.TextField(label="New data (owner/name, comma-separated)", v_model="", density="compact")
+        send = v.Btn(children=["Send request"], color="error", class_="mlk-eval-send-request")
+        cancel = v.Btn(children=["Cancel"], variant="text")
+
+        def submit(*_: Any) -> None:
+            refs = [d.strip() for d in (datasets.v_model or "").split(",") if d.strip()]
+            flag_id = flags[0]["id"] if flags else None
+            self.dialog_box.children = []
+            self._act(
+                lambda: self.client.create_request(model, reason.v_model, flag_id=flag_id, datasets=refs),
+                None,
+                f"request sent to the experts of {model}",
+            )
+
+        send.on_event("click", submit)
+        cancel.on_event("click", lambda *_: setattr(self.dialog_box, "children", []))
+        self.dialog_box.children = [
+            v.Card(
+                class_="mlk-eval-ask pa-3 mb-3",
+                children=[
+                    v.CardTitle(children=[f"Ask the experts of {model} to fine-tune"]),
+                    reason,
+                    datasets,
+                    v.CardActions(children=[send, cancel]),
+                ],
+            )
+        ]
+
+
+def evaluation_app() -> EvaluationDashboard:
+    """``voila_apps/evaluate.ipynb``'s content."""
+    return EvaluationDashboard()
