@@ -28,6 +28,8 @@ import docker
 import pytest
 import yaml
 
+import tests.e2e.conftest as _e2e_fixtures
+import tests.service.conftest as _service_fixtures
 from mlrun_kernel.build import ModelBuild, build_model
 from mlrun_kernel.catalog import sync_catalog
 from mlrun_kernel.registry import RegistryAccess, RegistryClient
@@ -35,8 +37,15 @@ from mlrun_kernel.runs import Executor
 from mlrun_kernel.runs.backends.base import LABEL_EXECUTOR
 from mlrun_kernel.runs.backends.local import LocalBackend
 from mlrun_kernel.store import Store, open_store
+from tests.conftest import RegistryProcess
+from tests.model_labels import model_labels
 from tests.runs.conftest import fast_settings
-from tests.service.conftest import token_hub  # noqa: F401 - the suite's token-issuing JupyterHub
+from tests.service.helpers import ServedApp, TokenHub, service_config
+
+# Fixtures of other folders this one reuses: the suite's token-issuing JupyterHub and Chromium.
+token_hub = _service_fixtures.token_hub
+browser = _e2e_fixtures.browser
+page = _e2e_fixtures.page
 
 IMAGE = Path(__file__).parent / "images" / "drifting"
 MODEL = "mlk-test-drifting"
@@ -247,3 +256,30 @@ def smtp_server(tmp_path: Path) -> Iterator[SmtpServer]:
     controller.start()
     yield server
     controller.stop()
+
+
+# ---------------------------------------------------------------------------- the service
+
+SCORED = {
+    "tasks": {
+        "evaluate": {
+            "description": "Score.",
+            "parameters": {"type": "object", "properties": {"k": {"type": "integer", "default": 1}}},
+            "inputs": {"data": {"media_types": ["text/csv"], "required": True}},
+            "metrics": {"accuracy": {"goal": "maximize"}, "latency": {"goal": "minimize"}},
+        }
+    }
+}
+
+
+@pytest.fixture(scope="module")
+def eval_service(tmp_path_factory: pytest.TempPathFactory, token_hub: TokenHub) -> Iterator[ServedApp]:
+    state = tmp_path_factory.mktemp("eval-service")
+    registry = RegistryProcess(state / "registry").start()
+    seeder = registry.seeder()
+    seeder.image("team/scored", "1.0.0", model_labels("Scored", manifest=SCORED))
+    seeder.close()
+    config = service_config(state / "data", token_hub.api_url, registry.url, static_token="eval-static-token")
+    with ServedApp(config) as served:
+        yield served
+    registry.stop()

@@ -14,35 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import RegistryProcess
-from tests.model_labels import model_labels
-from tests.service.helpers import ServedApp, TokenHub, service_config
+from tests.service.helpers import ServedApp, TokenHub
 
 pytestmark = [pytest.mark.hub, pytest.mark.registry]
-
-SCORED = {
-    "tasks": {
-        "evaluate": {
-            "description": "Score.",
-            "parameters": {"type": "object", "properties": {"k": {"type": "integer", "default": 1}}},
-            "inputs": {"data": {"media_types": ["text/csv"], "required": True}},
-            "metrics": {"accuracy": {"goal": "maximize"}, "latency": {"goal": "minimize"}},
-        }
-    }
-}
-
-
-@pytest.fixture(scope="module")
-def eval_service(tmp_path_factory: pytest.TempPathFactory, token_hub: TokenHub) -> Iterator[ServedApp]:
-    state = tmp_path_factory.mktemp("eval-service")
-    registry = RegistryProcess(state / "registry").start()
-    seeder = registry.seeder()
-    seeder.image("team/scored", "1.0.0", model_labels("Scored", manifest=SCORED))
-    seeder.close()
-    config = service_config(state / "data", token_hub.api_url, registry.url, static_token="eval-static-token")
-    with ServedApp(config) as served:
-        yield served
-    registry.stop()
 
 
 @pytest.fixture
