@@ -136,7 +136,9 @@ def measure(url: str, backend: str, rounds: int) -> float:
 def postgres() -> tuple[str, str, subprocess.CompletedProcess[str] | None]:
     state = tempfile.mkdtemp(prefix="mlk-bench-pg-", dir="/tmp")
     script = ROOT / "scripts" / "postgres.sh"
-    out = subprocess.run([script, "start", str(free_port()), state], check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [script, "start", str(free_port()), state], check=True, capture_output=True, text=True
+    )
     return out.stdout.strip(), state, None
 
 
