@@ -61,6 +61,7 @@ template-tensorflow: registry ## scaffold, build and mlk test the TensorFlow/Ker
 template-check:
 	@dir=$(MLK_DATA_DIR)/templates/$(TEMPLATE); rm -rf $$dir; start=$$(date +%s); \
 	$(PY) -m mlrun_kernel.cli init $$dir --template $(TEMPLATE) --name template-$(TEMPLATE) \
+	&& if [ -d $$dir/wheels ]; then for d in $${PIP_FIND_LINKS:-}; do cp $$d/torch-*+cpu-*.whl $$dir/wheels/ 2>/dev/null; done; true; fi \
 	&& $(PY) -m mlrun_kernel.cli build $$dir -q \
 	&& $(PY) -m mlrun_kernel.cli test template-$(TEMPLATE):0.1.0 -q \
 	&& echo "template $(TEMPLATE): built and tested in $$(( $$(date +%s) - start )) s;" \
