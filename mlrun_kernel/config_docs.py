@@ -27,6 +27,7 @@ SETTINGS_CLASSES = (
     "mlrun_kernel.datasets.settings:DatasetSettings",
     "mlrun_kernel.runs.limits:RunSettings",
     "mlrun_kernel.builds.settings:BuildSettings",
+    "mlrun_kernel.evaluations.settings:EvaluationSettings",
     "mlrun_kernel.service.config:ServiceSettings",
 )
 """``module:Class`` of each settings area; a new area is added here."""
