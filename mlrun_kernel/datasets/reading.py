@@ -204,16 +204,20 @@ class Reading(DatasetsCore):
 
         ``dest`` must not exist or be empty; mount it read-only.
         """
+        return self._lay_out([(f.path, f.blob_path) for f in self.files(who, ref, version)], dest)
+
+    @staticmethod
+    def _lay_out(files: builtins.list[tuple[str, Path]], dest: Path | str) -> Path:
+        """``(path in the version, blob file)`` pairs as a folder at ``dest`` (empty or new)."""
         target = Path(dest)
         if target.exists() and any(target.iterdir()):
             raise InvalidInput(f"{str(target)!r} is not empty")
-        files = self.files(who, ref, version)
         target.mkdir(parents=True, exist_ok=True)
-        for f in files:
-            out = target.joinpath(*f.path.split("/"))
+        for path, blob in files:
+            out = target.joinpath(*path.split("/"))
             out.parent.mkdir(parents=True, exist_ok=True)
             try:
-                os.link(f.blob_path, out)
+                os.link(blob, out)
             except OSError:
-                shutil.copyfile(f.blob_path, out)
+                shutil.copyfile(blob, out)
         return target

@@ -205,29 +205,20 @@ class Versions(UploadSessions, Reading):
             if not path.is_file():
                 raise NotFound(f"no file or folder at {str(path)!r}")
             filename = validate_filename(filename or path.name)
-            size = path.stat().st_size
+            size: int | None = path.stat().st_size
             if size == 0:
                 raise EmptyFile(f"{filename!r} is an empty file (0 bytes); there is nothing to store")
-            upload_id = self.start_upload(owner_name, filename, size)
-            try:
-                with open(path, "rb") as stream:
-                    self.append_chunk(upload_id, 0, stream)
-                return self.complete_upload(
-                    upload_id,
-                    name=name,
-                    description=description,
-                    visibility=cast(Visibility | None, visibility_),
-                    group=group,
-                    unpack=unpack,
-                )
-            finally:
-                self._discard(upload_id)
-        given = filename or Path(str(getattr(source, "name", "") or "")).name
-        if not given:
-            raise InvalidInput("give filename= when uploading a stream (it decides the media type)")
-        upload_id = self.start_upload(owner_name, validate_filename(given))
+        else:
+            given = filename or Path(str(getattr(source, "name", "") or "")).name
+            if not given:
+                raise InvalidInput("give filename= when uploading a stream (it decides the media type)")
+            filename, size = validate_filename(given), None
+        upload_id = self.start_upload(owner_name, filename, size)
         try:
-            self.append_chunk(upload_id, 0, source)
+            with contextlib.ExitStack() as opened:
+                if isinstance(source, str | os.PathLike):
+                    source = opened.enter_context(open(source, "rb"))
+                self.append_chunk(upload_id, 0, source)
             return self.complete_upload(
                 upload_id,
                 name=name,
@@ -238,6 +229,44 @@ class Versions(UploadSessions, Reading):
             )
         finally:
             self._discard(upload_id)
+
+    def version_by_id(
+        self, who: Principal | str, version_id: int, *, sha256: str | None = None
+    ) -> DatasetVersionInfo:
+        """The version with this id, if ``who`` may see its dataset (a run's record names it so).
+
+        ``sha256``: the content the caller recorded with the id. A version with other
+        content counts as gone: SQLite hands a deleted version's id to the next one."""
+        principal = Principal.of(who)
+        with self.store.session() as s:
+            row = s.execute(
+                select(Dataset, DatasetVersion)
+                .join(DatasetVersion, DatasetVersion.dataset_id == Dataset.id)
+                .where(DatasetVersion.id == version_id, self._visible(principal))
+            ).first()
+            if row is None or (sha256 is not None and row[1].content_sha256 != sha256):
+                raise NotFound(
+                    f"no dataset version with id {version_id} that {principal.name} can see "
+                    "(it was deleted, or is no longer shared with them)"
+                )
+            return self._version_info(row[0], row[1])
+
+    def materialize_version(self, version_id: int, dest: Path | str) -> Path:
+        """Lay out the version with this id at ``dest`` (as ``materialize``), whoever can see it.
+
+        For the holder of the version (a run, which was allowed to read it when it
+        was submitted); every other caller goes through ``materialize``."""
+        with self.store.session() as s:
+            rows = list(
+                s.scalars(
+                    select(DatasetFile)
+                    .where(DatasetFile.dataset_version_id == version_id)
+                    .order_by(DatasetFile.path)
+                )
+            )
+        if not rows:
+            raise NotFound(f"no dataset version with id {version_id} (or it holds no files)")
+        return self._lay_out([(f.path, self.blobs.path(f.blob_sha256)) for f in rows], dest)
 
     def _discard(self, upload_id: str) -> None:
         with contextlib.suppress(NotFound):  # NotFound: it completed

@@ -13,9 +13,12 @@ The public API (the CLI and the service are thin layers over it)::
     run = executor.wait(run.id)                    # succeeded | failed | cancelled | timed_out
     run.outputs_dir, run.metrics, run.reason
 
-Modules, from the outside in: :mod:`.executor` (the ``Executor``), :mod:`.record`
-(``RunInfo``, the one run record, and its wire shape), :mod:`.history` (paged queries),
-:mod:`.queue` (fair order), :mod:`.reconcile` (after restarts),
+Modules, from the outside in: :mod:`.executor` (the ``Executor`` facade),
+:mod:`.scheduler` (heartbeat, claims, fair starts), :mod:`.worker` (one run from
+pulling to its verdict), :mod:`.transitions` (state moves in the store),
+:mod:`.contract` (what a container sees and runs as), :mod:`.record`
+(``RunInfo``, the one run record, and its wire shape), :mod:`.history` (paged
+queries), :mod:`.queue` (fair order), :mod:`.reconcile` (after restarts),
 :mod:`.logs`, :mod:`.outputs`, :mod:`.inputs`, :mod:`.reuse`,
 :mod:`.limits` (operator options), :mod:`.states`, :mod:`.errors`, and
 :mod:`.backends` (local engine, Swarm) behind one small interface.

@@ -16,6 +16,7 @@ import os
 import shutil
 from pathlib import Path
 
+from mlrun_kernel.datasets import Datasets
 from mlrun_kernel.runs.backends.base import (
     LABEL_DIGEST,
     LABEL_EXECUTOR,
@@ -31,15 +32,13 @@ from mlrun_kernel.runs.inputs import mount_inputs
 from mlrun_kernel.runs.limits import RunSettings
 from mlrun_kernel.runs.outputs_fs import CappedOutputs, OutputsFilesystemError, capped_fs_problem
 from mlrun_kernel.runs.run_user import RunUser
-from mlrun_kernel.store import Store
 from mlrun_kernel.store.models import Run
 
 
 def container_spec(
     run: Run,
     *,
-    store: Store,
-    data_dir: Path | None,
+    datasets: Datasets,
     settings: RunSettings,
     run_user: RunUser,
     executor: str,
@@ -72,7 +71,7 @@ def container_spec(
         Mount(str(params), "/mlk/params.json", read_only=True),
         Mount(str(outputs), "/mlk/outputs", read_only=False),
     ]
-    for host, target in mount_inputs(store, data_dir, run.owner, run_dir, run.inputs):
+    for host, target in mount_inputs(datasets, run_dir, run.inputs):
         mounts.append(Mount(host, target, read_only=True))
     res = run.resources
     return ContainerSpec(

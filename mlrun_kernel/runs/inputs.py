@@ -1,12 +1,15 @@
 """A run's inputs: each declared input resolved to a folder of files on the host.
 
-This is the one place runs meet datasets. A string names a dataset version
-(``name``, ``owner/name``, with ``:3`` for version 3; default the newest),
-resolved through :class:`~mlrun_kernel.datasets.Datasets` with the owner's
-rights, held (``run:<id>``) so it cannot be deleted while the run needs it,
-and laid out for the container as hard links to its blobs (no copy). A
-:class:`LocalInput` names a file or folder on the host; only trusted callers
-(the CLI, tests) make those, never the service from a user's string.
+This is the one place runs meet datasets, through the :class:`~mlrun_kernel.datasets.Datasets`
+the executor was given. A string names a dataset version (``name``,
+``owner/name``, with ``:3`` for version 3; default the newest), resolved with
+the owner's rights; a :class:`DatasetVersionInput` names one version by its id
+(a re-run: the very version the first run read, whatever was uploaded since).
+The run's record keeps the version's id; the run holds it (``run:<id>``) so it
+cannot be deleted while the run needs it, and it is laid out for the container
+by that id, as hard links to its blobs (no copy). A :class:`LocalInput` names a
+file or folder on the host; only trusted callers (the CLI, tests) make those,
+never the service from a user's string.
 """
 
 from __future__ import annotations
@@ -17,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlrun_kernel.datasets import DatasetError, Datasets, DatasetVersionInfo, Principal
 from mlrun_kernel.runs.errors import InvalidRun
 from mlrun_kernel.spec import InputSpec
-from mlrun_kernel.store import Store
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,25 @@ class LocalInput:
     path: Path
 
 
-InputSource = str | LocalInput
+@dataclass(frozen=True)
+class DatasetVersionInput:
+    """One stored dataset version by its id: what a re-run gives for a dataset input.
+
+    ``sha256`` is the content recorded with the id; a version by that id with other
+    content (the dataset deleted and made again) is refused, never run on."""
+
+    version_id: int
+    sha256: str | None = None
+
+    @classmethod
+    def of(cls, recorded: dict[str, Any]) -> DatasetVersionInput:
+        """The version a run's record names for one of its dataset inputs."""
+        identity = str(recorded.get("identity") or "")
+        sha = identity.removeprefix("dataset:") if identity.startswith("dataset:") else None
+        return cls(int(recorded["version_id"]), sha)
+
+
+InputSource = str | LocalInput | DatasetVersionInput
 
 
 def parse_dataset_ref(text: str) -> tuple[str, int | None]:
@@ -65,16 +86,9 @@ def _local_identity(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _datasets(store: Store, data_dir: Path | None) -> Any:
-    from mlrun_kernel.datasets import Datasets
-
-    return Datasets(store, data_dir)
-
-
 def resolve_inputs(
-    store: Store,
-    data_dir: Path | None,
-    owner: Any,
+    datasets: Datasets,
+    owner: Principal | str,
     declared: dict[str, InputSpec],
     given: dict[str, InputSource],
 ) -> dict[str, dict[str, Any]]:
@@ -104,13 +118,7 @@ def resolve_inputs(
                 "identity": "local:" + _local_identity(path),
             }
             continue
-        from mlrun_kernel.datasets import DatasetError
-
-        ref, version = parse_dataset_ref(source)
-        try:
-            info = _datasets(store, data_dir).get_version(owner, ref, version)
-        except DatasetError as exc:
-            raise InvalidRun(f"input {name!r}: {exc}") from exc
+        info = _dataset_version(datasets, owner, name, source)
         if not _media_ok(info.media_type, spec.media_types):
             raise InvalidRun(
                 f"input {name!r}: dataset {info.ref}:{info.version} is {info.media_type}, "
@@ -132,43 +140,48 @@ def resolve_inputs(
     return resolved
 
 
-def can_read_version(store: Store, data_dir: Path | None, who: Any, info: dict[str, Any]) -> bool:
-    """Whether ``who`` may read the dataset version a run's input ``info`` names, today."""
-    from mlrun_kernel.datasets import DatasetError
-
+def _dataset_version(
+    datasets: Datasets, owner: Principal | str, name: str, source: str | DatasetVersionInput
+) -> DatasetVersionInfo:
     try:
-        found = _datasets(store, data_dir).get_version(who, info["ref"], info["version"])
-    except (DatasetError, KeyError):
+        if isinstance(source, DatasetVersionInput):
+            return datasets.version_by_id(owner, source.version_id, sha256=source.sha256)
+        ref, version = parse_dataset_ref(source)
+        return datasets.get_version(owner, ref, version)
+    except DatasetError as exc:
+        raise InvalidRun(f"input {name!r}: {exc}") from exc
+
+
+def can_read_version(datasets: Datasets, who: Principal | str, info: dict[str, Any]) -> bool:
+    """Whether ``who`` may read the dataset version a run's input ``info`` names, today."""
+    try:
+        wanted = DatasetVersionInput.of(info)
+        datasets.version_by_id(who, wanted.version_id, sha256=wanted.sha256)
+    except (DatasetError, KeyError, TypeError, ValueError):
         return False
-    return bool(found.id == info.get("version_id"))
+    return True
 
 
-def hold_inputs(store: Store, data_dir: Path | None, run_id: str, inputs: dict[str, dict[str, Any]]) -> None:
+def hold_inputs(datasets: Datasets, run_id: str, inputs: dict[str, dict[str, Any]]) -> None:
     """Keep the run's dataset versions from deletion until :func:`release_inputs`."""
-    ids = [i["version_id"] for i in inputs.values() if i.get("kind") == "dataset"]
-    if not ids:
-        return
-    datasets = _datasets(store, data_dir)
-    for version_id in ids:
-        datasets.hold(version_id, f"run:{run_id}")
+    for info in inputs.values():
+        if info.get("kind") == "dataset":
+            datasets.hold(int(info["version_id"]), f"run:{run_id}")
 
 
-def release_inputs(store: Store, data_dir: Path | None, run_id: str, inputs: dict[str, Any]) -> None:
-    if not any(i.get("kind") == "dataset" for i in inputs.values()):
-        return
-    _datasets(store, data_dir).release(f"run:{run_id}")
+def release_inputs(datasets: Datasets, run_id: str, inputs: dict[str, Any]) -> None:
+    if any(i.get("kind") == "dataset" for i in inputs.values()):
+        datasets.release(f"run:{run_id}")
 
 
 def mount_inputs(
-    store: Store,
-    data_dir: Path | None,
-    owner: str,
-    run_dir: Path,
-    inputs: dict[str, dict[str, Any]],
+    datasets: Datasets, run_dir: Path, inputs: dict[str, dict[str, Any]]
 ) -> list[tuple[str, str]]:
-    """Lay out each input on the host; ``(host path, container path)`` pairs to mount read-only."""
-    from mlrun_kernel.datasets import Principal
+    """Lay out each input on the host; ``(host path, container path)`` pairs to mount read-only.
 
+    A dataset input is laid out by the version id its record names: the hold
+    kept that version, and the run was allowed to read it when it was submitted
+    (its owner may have lost sight of it since, by an unshare)."""
     mounts: list[tuple[str, str]] = []
     for name, info in sorted(inputs.items()):
         target = f"/mlk/inputs/{name}"
@@ -181,10 +194,7 @@ def mount_inputs(
             continue
         folder = run_dir / "inputs" / name
         if not folder.exists() or not any(folder.iterdir()):
-            # The hold keeps the version; the run's owner may since have lost sight of it
-            # (unshared), so lay it out as an admin would: the run was allowed when submitted.
-            admin = Principal(name=owner, is_admin=True)
-            _datasets(store, data_dir).materialize(admin, info["ref"], info["version"], folder)
+            datasets.materialize_version(int(info["version_id"]), folder)
         _readable(folder)
         mounts.append((str(folder), target))
     return mounts

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import case, select
 
+from mlrun_kernel.datasets import Datasets, Principal
 from mlrun_kernel.runs.inputs import can_read_version
 from mlrun_kernel.store import Store
 from mlrun_kernel.store.models import Run
@@ -41,13 +42,13 @@ def reuse_key(digest: str, task: str, inputs: dict[str, dict[str, Any]], paramet
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def find_reusable(store: Store, key: str, caller: Any, data_dir: Path | None = None) -> Run | None:
+def find_reusable(store: Store, datasets: Datasets, key: str, caller: Principal | str) -> Run | None:
     """The newest succeeded run with ``key`` that ``caller`` may reuse, its outputs still there.
 
     ``caller`` is a user name or a ``Principal`` (groups and admin rights
     decide which dataset versions they can read).
     """
-    name = str(getattr(caller, "name", caller))
+    name = Principal.of(caller).name
     with store.session() as s:
         candidates = s.scalars(
             select(Run)
@@ -60,15 +61,15 @@ def find_reusable(store: Store, key: str, caller: Any, data_dir: Path | None = N
     for run in candidates:
         if not Path(run.storage, "outputs").is_dir():
             continue
-        if run.owner == name or _inputs_readable(store, data_dir, caller, run.inputs or {}):
+        if run.owner == name or _inputs_readable(datasets, caller, run.inputs or {}):
             return run
     return None
 
 
-def _inputs_readable(store: Store, data_dir: Path | None, caller: Any, inputs: dict[str, Any]) -> bool:
+def _inputs_readable(datasets: Datasets, caller: Principal | str, inputs: dict[str, Any]) -> bool:
     for info in inputs.values():
         if info.get("kind") != "dataset":
             return False  # a host path of another owner's: not the caller's to read
-        if not can_read_version(store, data_dir, caller, info):
+        if not can_read_version(datasets, caller, info):
             return False
     return True

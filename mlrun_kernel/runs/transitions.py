@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
 
+from mlrun_kernel.datasets import Datasets
 from mlrun_kernel.runs.inputs import release_inputs
 from mlrun_kernel.runs.states import TERMINAL, RunState, can_move
 from mlrun_kernel.store import Store
@@ -29,9 +29,9 @@ from mlrun_kernel.store.types import utcnow
 class Transitions:
     """Moves runs of ``store`` between states; ``changed`` is notified after each move."""
 
-    def __init__(self, store: Store, data_dir: Path | None) -> None:
+    def __init__(self, store: Store, datasets: Datasets) -> None:
         self.store = store
-        self.data_dir = data_dir
+        self.datasets = datasets
         self.changed = threading.Condition()
         """Notified after every recorded move (``Executor.wait`` sleeps on it)."""
 
@@ -117,6 +117,6 @@ class Transitions:
             inputs = dict(run.inputs or {}) if run else {}
         with contextlib.suppress(Exception):
             retry_busy(
-                lambda: release_inputs(self.store, self.data_dir, run_id, inputs),
+                lambda: release_inputs(self.datasets, run_id, inputs),
                 what=f"releasing the datasets of run {run_id}",
             )

@@ -95,6 +95,7 @@ def make_executor(
             root=tmp_path / "runs",
             registry=registry_addr,
             name=name or f"test-{uuid.uuid4().hex[:8]}",
+            data_dir=tmp_path / "datasets",
         )
         made.append(executor)
         return executor.start() if start else executor

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from mlrun_kernel.cli import runs as runs_cli
-from mlrun_kernel.runs import Executor, RunRequest
+from mlrun_kernel.runs import Executor, InvalidRun, RunRequest
 from mlrun_kernel.service.threads import in_thread
 from tests.runs.conftest import leftover_containers
 
@@ -112,13 +112,9 @@ def test_reuse_returns_an_identical_successful_run(executor: Executor, csv_file)
         executor.wait(run.id, timeout=60)
 
 
-def test_dataset_versions_are_mounted_read_only_and_held(make_executor, store, tmp_path):
-    from mlrun_kernel.datasets import Datasets
-
-    executor = make_executor(start=False)
-    executor.data_dir = tmp_path / "data"
-    executor.start()
-    datasets = Datasets(store, executor.data_dir)
+def test_dataset_versions_are_mounted_read_only_and_held(make_executor):
+    executor = make_executor()
+    datasets = executor.datasets
     version = datasets.upload_file("ana", "rows", b"a,b\n1,2\n3,4\n5,6\n", filename="rows.csv")
     run = executor.submit(
         RunRequest(
@@ -131,6 +127,30 @@ def test_dataset_versions_are_mounted_read_only_and_held(make_executor, store, t
     assert info.state == "succeeded", info.reason
     assert info.metrics["rows"] == 4
     assert datasets.holds(version.id) == []
+
+
+def test_a_rerun_reads_the_very_dataset_version_the_first_run_read(make_executor):
+    executor = make_executor()
+    datasets = executor.datasets
+
+    def seen(info) -> str:
+        info = executor.wait(info.id, timeout=120)
+        assert info.state == "succeeded", info.reason
+        return info.result["a"]["rows.csv"]
+
+    datasets.upload_file("ana", "rows", b"old,1\n", filename="rows.csv")
+    inputs = {"a": "rows", "b": "rows"}
+    first = executor.submit(RunRequest(model="mlk-test-hardening", task="inputs", owner="ana", inputs=inputs))
+    assert seen(first) == "old,1"
+    datasets.upload_file("ana", "rows", b"new,2\n", filename="rows.csv")  # version 2 of rows
+    again = executor.rerun(first.id)
+    assert again.inputs["a"]["version_id"] == first.inputs["a"]["version_id"]
+    assert seen(again) == "old,1"
+    # rows deleted and made again: its version 1 is other bytes, not what the first run read
+    datasets.delete("ana", "rows")
+    datasets.upload_file("ana", "rows", b"other,3\n", filename="rows.csv")
+    with pytest.raises(InvalidRun, match=r"input 'a': no dataset version with id \d+ that ana can see"):
+        executor.rerun(first.id)
 
 
 def test_a_subscriber_gets_each_line_within_half_a_second(executor: Executor):

@@ -19,11 +19,9 @@ ROWS = b"name,salary\nana,100\n"
 
 
 @pytest.fixture
-def setup(make_executor, store, tmp_path) -> tuple[Executor, Datasets]:
-    executor = make_executor(start=False)
-    executor.data_dir = tmp_path / "data"
-    executor.start()
-    return executor, Datasets(store, executor.data_dir)
+def setup(make_executor) -> tuple[Executor, Datasets]:
+    executor = make_executor()
+    return executor, executor.datasets
 
 
 def ask(executor: Executor, owner: Principal, dataset: str, *, reuse: bool):

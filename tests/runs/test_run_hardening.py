@@ -144,25 +144,17 @@ def _seen(info) -> dict:
     return info.result
 
 
-def test_one_dataset_version_given_to_two_inputs_is_mounted_twice(make_executor, store, tmp_path):
-    from mlrun_kernel.datasets import Datasets
-
-    executor = make_executor(start=False)
-    executor.data_dir = tmp_path / "data"
-    executor.start()
-    datasets = Datasets(store, executor.data_dir)
+def test_one_dataset_version_given_to_two_inputs_is_mounted_twice(make_executor):
+    executor = make_executor()
+    datasets = executor.datasets
     datasets.upload_file("ana", "rows", b"a,b\n1,2\n", filename="rows.csv")
     seen = _seen(run(executor, "inputs", {"a": "rows", "b": "rows"}))
     assert seen == {"a": {"rows.csv": "a,b"}, "b": {"rows.csv": "a,b"}}
 
 
-def test_two_datasets_with_identical_bytes_are_both_mounted(make_executor, store, tmp_path):
-    from mlrun_kernel.datasets import Datasets
-
-    executor = make_executor(start=False)
-    executor.data_dir = tmp_path / "data"
-    executor.start()
-    datasets = Datasets(store, executor.data_dir)
+def test_two_datasets_with_identical_bytes_are_both_mounted(make_executor):
+    executor = make_executor()
+    datasets = executor.datasets
     datasets.upload_file("ana", "first", b"x,y\n1,2\n", filename="first.csv")
     datasets.upload_file("ana", "second", b"x,y\n1,2\n", filename="second.csv")
     seen = _seen(run(executor, "inputs", {"a": "first", "b": "second"}))
