@@ -727,3 +727,43 @@ def test_all_of_is_merged() -> None:
     assert field(form, "/a").widget.label == "A *"
     assert field(form, "/a").error == "must be at most 2 characters long"
     assert isinstance(field(form, "/b"), NumberField)
+
+
+# ------------------------------------------------------------------ the example models
+
+
+def forecaster_schema() -> dict[str, Any]:
+    import yaml
+
+    from tests.paths import ROOT
+
+    build = yaml.safe_load((ROOT / "examples/models/sales-forecaster/mlk.yaml").read_text(encoding="utf-8"))
+    schema: dict[str, Any] = build["manifest"]["tasks"]["forecast"]["parameters"]
+    return schema
+
+
+def test_the_sales_forecaster_form_follows_its_x_order_branches_and_conditionals() -> None:
+    schema = forecaster_schema()
+    form = SchemaForm(schema)
+    assert form.valid
+    assert list(field(form, "").children)[:12] == schema["x-order"]
+    assert form.field_at("/smoothing/alpha") is not None  # Holt-Winters (the default) has smoothing
+    field(form, "/method").pick("seasonal_naive")
+    assert form.field_at("/smoothing") is None  # `else: {smoothing: false}`: no field for it
+    assert form.valid
+
+    horizon = field(form, "/horizon")
+    assert horizon.branch == 0 and field(form, "/horizon/periods").widget.v_model == "90"
+    later = SchemaForm(schema, {"horizon": {"until": "2025-12-31"}})
+    assert field(later, "/horizon").branch == 1
+    horizon.choose(1)
+    field(form, "/horizon/until").type_text("2025-12-31")
+    assert form.value["horizon"] == {"until": "2025-12-31"} and form.valid
+
+    field(form, "/holidays").add()
+    assert form.value["holidays"] == [{"recurring": True}]
+    assert sorted(e.pointer for e in form.errors) == [
+        "/holidays/0/date",
+        "/holidays/0/impact",
+        "/holidays/0/name",
+    ]

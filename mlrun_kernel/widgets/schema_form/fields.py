@@ -188,7 +188,8 @@ class TextField(Field):
             "v_model": self.to_text(value),
             "density": "comfortable",
             "variant": "outlined",
-            "class_": "mb-2",
+            "hide_details": "auto",  # no empty message row under every input: a third of the page's render time
+            "class_": "mb-3",
         }
         placeholder = self.placeholder()
         if placeholder:
@@ -326,6 +327,7 @@ class BooleanField(Field):
             readonly=self.read_only,
             color="primary",
             density="comfortable",
+            hide_details="auto",
             inset=True,
         )
         widget.observe(lambda change: self.report(bool(change["new"])), "v_model")
@@ -363,7 +365,8 @@ class SelectField(Field):
             chips=self.multiple,
             density="comfortable",
             variant="outlined",
-            class_="mb-2",
+            hide_details="auto",
+            class_="mb-3",
         )
         widget.observe(self._on_model, "v_model")
         return widget
@@ -456,6 +459,7 @@ class ConstField(Field):
             readonly=True,
             density="comfortable",
             variant="plain",
+            hide_details="auto",
         )
 
 
@@ -472,6 +476,7 @@ class NullField(Field):
             v_model=value is None,
             readonly=self.read_only,
             density="comfortable",
+            hide_details="auto",
         )
         widget.observe(lambda change: self.report(None if change["new"] else self.lost(None)), "v_model")
         return widget

@@ -145,7 +145,7 @@ def ordered_properties(node: Node, value: Any = MISSING) -> list[str]:
     in Cog, an integer on each property; declared order breaks ties and places
     the rest (a branch's own properties come after the always-present ones).
     """
-    names = list(node.properties)
+    names = [name for name in node.properties if not forbidden(node, name)]
     order = node.get("x-order")
     rank: dict[str, tuple[int, int]] = {}
     if isinstance(order, list):
@@ -159,8 +159,13 @@ def ordered_properties(node: Node, value: Any = MISSING) -> list[str]:
             (s.get("x-order") for s, _ in _property_parts(node, name) if isinstance(s.get("x-order"), int)),
             None,
         )
-        rank[name] = (0, own) if isinstance(own, int) and not isinstance(own, bool) else (1, position)
+        rank[name] = (1, own) if isinstance(own, int) and not isinstance(own, bool) else (2, position)
     return sorted(names, key=lambda name: (rank[name], names.index(name)))
+
+
+def forbidden(node: Node, name: str) -> bool:
+    """A property whose schema is ``false`` here (``else: {properties: {x: false}}``) gets no field."""
+    return any(schema is False for schema, _ in node.properties.get(name, []))
 
 
 def _property_parts(node: Node, name: str) -> list[Part]:
