@@ -18,6 +18,7 @@ manifest asks (``resources.network``), so undeclared network use fails the run.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import json
@@ -409,6 +410,10 @@ def contract_test(
             )
             report.examples.append(result)
     finally:
+        for result in report.examples:  # unmounts a run's outputs before anything is deleted
+            if result.run_id:
+                with contextlib.suppress(Exception):
+                    executor.remove(result.run_id)
         executor.stop()
         store.close()
         shutil.rmtree(work, ignore_errors=True)
@@ -472,7 +477,12 @@ def _run_example(
         for line in executor.follow(run.id):
             on_log(f"{label} {line.text}")
     limit = manifest.resources.timeout_seconds + 120
-    info = executor.wait(run.id, timeout=limit)
+    try:
+        info = executor.wait(run.id, timeout=limit)
+    except TimeoutError:  # the executor's own time limit should have ended it first
+        executor.cancel(run.id, by="mlk test")
+        info = executor.wait(run.id, timeout=60)
+        result.problems.append(f"the run did not end within {limit} s")
     result.seconds = round(time.monotonic() - started, 2)
     result.state, result.exit_code = info.state, info.exit_code
     if info.state != "succeeded":

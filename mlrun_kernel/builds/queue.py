@@ -95,8 +95,10 @@ class _Phase:
     """Where a build is, for its progress: the Dockerfile's steps move it from ``low`` to ``high``."""
 
     name: str = "building"
+    stage: int = 0
     low: float = 0.02
     high: float = 0.6
+    progress: float = 0.02
     last_check: float = 0.0
 
 
@@ -344,7 +346,13 @@ class BuildQueue:
             step = _STEP.match(line)
             if step and phase.name == "building":
                 n, m = int(step.group(1)), int(step.group(2))
-                self._set(build_id, progress=round(phase.low + (phase.high - phase.low) * n / max(m, 1), 3))
+                if n == 1:  # the Dockerfile's first step, then the finishing layer's
+                    phase.stage += 1
+                    phase.low, phase.high = (0.02, 0.6) if phase.stage == 1 else (0.6, 0.64)
+                value = round(phase.low + (phase.high - phase.low) * n / max(m, 1), 3)
+                if value > phase.progress:  # never backwards
+                    phase.progress = value
+                    self._set(build_id, progress=value)
             now = time.monotonic()
             if now > deadline:
                 raise _Stop("timed_out", f"timed out after {self.settings.build_timeout_seconds} s")

@@ -2,6 +2,7 @@
 
 from mlrun_kernel.store.models.audit import AuditEntry
 from mlrun_kernel.store.models.base import Base
+from mlrun_kernel.store.models.builds import ImagePush, ImageTest, ModelBuild
 from mlrun_kernel.store.models.catalog import (
     CatalogSync,
     ImageConfigBlob,
@@ -45,8 +46,11 @@ __all__ = [
     "EvaluationWebhook",
     "FineTuneRequest",
     "ImageConfigBlob",
+    "ImagePush",
+    "ImageTest",
     "MetricIngest",
     "MetricPoint",
+    "ModelBuild",
     "ModelFlag",
     "ModelVersion",
     "NotificationDelivery",
