@@ -188,7 +188,7 @@ class TextField(Field):
             "v_model": self.to_text(value),
             "density": "comfortable",
             "variant": "outlined",
-            "hide_details": "auto",  # no empty message row under every input: a third of the page's render time
+            "hide_details": "auto",  # no empty message row under inputs that have nothing to say
             "class_": "mb-3",
         }
         placeholder = self.placeholder()
