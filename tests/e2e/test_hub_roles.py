@@ -81,7 +81,10 @@ def test_model_user_lands_in_the_gallery_and_jupyterlab_points_back(
     assert page.locator("#mlk-app-admin").count() == 0
     assert "model-user" in page.locator("#mlk-home").inner_text()
     page.screenshot(path=str(screenshots / "roles-model-user-home.png"), full_page=True)
-    assert page.request.get(f"{hub.url}/hub/admin").status == 403
+    refused = page.goto(f"{hub.url}/hub/admin")
+    assert refused is not None and refused.status == 403
+    assert "ask an admin" in page.locator("#mlk-error-help").inner_text()
+    page.screenshot(path=str(screenshots / "roles-model-user-refused-admin.png"), full_page=True)
 
 
 @pytest.mark.browser
@@ -212,3 +215,22 @@ def test_users_cannot_pick_the_image_of_their_server(up_hub: Hub) -> None:
         assert "Specifying image to launch is not allowed" in response.text
     finally:
         session.close()
+
+
+@pytest.mark.browser
+def test_experts_launcher_has_a_card_per_app(up_hub: Hub, page, screenshots: Path) -> None:
+    hub = up_hub
+    sign_in(page, hub, "demo-expert")
+    page.wait_for_url("**/user/demo-expert/lab/tree/notebooks**", timeout=120_000)
+    page.goto(f"{hub.url}/user/demo-expert/lab?reset")
+    page.get_by_text("Model apps").first.wait_for(timeout=90_000)
+    launcher = page.locator(".jp-Launcher-section").filter(has_text="Model apps")
+    for title in ("Models", "Runs", "Datasets"):
+        assert launcher.get_by_text(title, exact=True).count() >= 1, title
+    page.screenshot(path=str(screenshots / "roles-expert-launcher.png"))
+    with page.context.expect_page(timeout=30_000) as opened:
+        launcher.get_by_text("Models", exact=True).first.click()
+    app = opened.value
+    app.wait_for_url(f"**/user/demo-expert/{GALLERY}", timeout=60_000)
+    app.locator(".mlk-nav").wait_for(timeout=90_000)
+    assert app.locator(".mlk-nav-lab").count() == 1

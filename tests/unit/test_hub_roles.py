@@ -87,3 +87,16 @@ def test_the_notebook_servers_parts_load_without_the_service() -> None:
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_jupyterlab_gets_a_launcher_entry_per_voila_app(tmp_path) -> None:
+    import json
+
+    from mlrun_kernel.hub.launcher import write_entries
+
+    path = write_entries(tmp_path, "/user/grace/")
+    entries = json.loads(path.read_text())  # YAML is a superset of JSON
+    assert path.name.startswith("jp_app_launcher")
+    assert [e["title"] for e in entries] == ["Models", "Runs", "Datasets"]
+    assert entries[0]["source"] == "/user/grace/voila/render/apps/models.ipynb"
+    assert all(e["type"] == "url" and e["args"] == {"createNewWindow": True} for e in entries)
