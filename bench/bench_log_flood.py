@@ -31,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import docker_baseline  # noqa: E402
 from mlrun_kernel.runs.logs import stored_lines  # noqa: E402
 from mlrun_kernel.store import open_store  # noqa: E402
 from tests.registry_process import RegistryProcess  # noqa: E402
@@ -41,43 +42,13 @@ MLK = str(Path(sys.executable).with_name("mlk"))
 
 def docker_run_args(image: str, run_dir: Path, lines: int) -> list[str]:
     """``docker run --rm`` with the mounts and hardening the executor uses."""
-    (run_dir / "outputs").mkdir(parents=True, exist_ok=True)
-    (run_dir / "outputs").chmod(0o777)
-    (run_dir / "params.json").write_text(json.dumps({"count": lines}))
-    return [
-        "docker",
-        "run",
-        "--rm",
-        "--user",
-        "65534:65534",
-        "--network",
-        "none",
-        "--cap-drop",
-        "ALL",
-        "--security-opt",
-        "no-new-privileges:true",
-        "--pids-limit",
-        "512",
-        "--memory",
-        "256m",
-        "--memory-swap",
-        "256m",
-        "--cpus",
-        "1",
-        "--init",
-        "--read-only",
-        "--tmpfs",
-        "/tmp:rw,nosuid,nodev,size=256m",
-        "-v",
-        f"{run_dir / 'params.json'}:/mlk/params.json:ro",
-        "-v",
-        f"{run_dir / 'outputs'}:/mlk/outputs:rw",
-        "-e",
-        "MLK_PARAMS=/mlk/params.json",
+    return docker_baseline.docker_run_args(
         image,
-        "python",
-        "/opt/flood.py",
-    ]
+        run_dir,
+        ["python", "/opt/flood.py"],
+        params={"count": lines},
+        env={"MLK_PARAMS": "/mlk/params.json"},
+    )
 
 
 def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:

@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import docker_baseline  # noqa: E402
 from mlrun_kernel.catalog import sync_catalog  # noqa: E402
 from mlrun_kernel.registry import RegistryClient  # noqa: E402
 from mlrun_kernel.runs import Executor, RunRequest, RunSettings  # noqa: E402
@@ -34,44 +35,9 @@ from tests.runs.image_contexts import build_test_model  # noqa: E402
 
 def docker_run_args(image: str, run_dir: Path) -> list[str]:
     """``docker run --rm`` with the mounts and hardening the executor uses."""
-    (run_dir / "outputs").mkdir(parents=True, exist_ok=True)
-    (run_dir / "outputs").chmod(0o777)
-    (run_dir / "params.json").write_text("{}")
-    return [
-        "docker",
-        "run",
-        "--rm",
-        "--user",
-        "65534:65534",
-        "--network",
-        "none",
-        "--cap-drop",
-        "ALL",
-        "--security-opt",
-        "no-new-privileges:true",
-        "--pids-limit",
-        "512",
-        "--memory",
-        "256m",
-        "--memory-swap",
-        "256m",
-        "--cpus",
-        "1",
-        "--init",
-        "--read-only",
-        "--tmpfs",
-        "/tmp:rw,nosuid,nodev,size=256m",
-        "-v",
-        f"{run_dir / 'params.json'}:/mlk/params.json:ro",
-        "-v",
-        f"{run_dir / 'outputs'}:/mlk/outputs:rw",
-        "-e",
-        "MLK_TASK=noop",
-        image,
-        "python",
-        "/opt/model.py",
-        "noop",
-    ]
+    return docker_baseline.docker_run_args(
+        image, run_dir, ["python", "/opt/model.py", "noop"], params={}, env={"MLK_TASK": "noop"}
+    )
 
 
 def main() -> None:

@@ -122,59 +122,27 @@ class ModelDetail(Model):
     problems: list[dict[str, Any]]
 
 
-class Upload(TypedDict):
-    id: str
-    owner: str
-    filename: str
-    received: int
-    expected_size: int | None
-    created_at: str
-    updated_at: str
-
-
-class DatasetVersion(TypedDict):
-    id: int
-    ref: str
-    owner: str
-    name: str
-    version: int
-    media_type: str
-    size: int
-    file_count: int
-    sha256: str
-    source_name: str
-    created_at: str
-
-
-class Dataset(TypedDict):
-    id: int
-    ref: str
-    owner: str
-    name: str
-    description: str
-    visibility: str
-    group: str | None
-    created_at: str
-    updated_at: str
-    latest_version: int
-    version_count: int
-    size: int
-    media_type: str
-    file_count: int
-
-
-class SignedUrl(TypedDict):
-    url: str
-    method: str
-    expires: int
+# ---- answers generated from the service's OpenAPI schema (begin) ----
+# Made by .venv/bin/python scripts/gen-client-types.py from the service's records (mlrun_kernel.wire);
+# do not edit by hand: tests/service/test_openapi_contract.py fails while it is stale.
 
 
 class Output(TypedDict):
+    """One collected output file, relative to the outputs folder."""
+
     path: str
     size: int
 
 
+class RunEvent(TypedDict):
+    at: str
+    state: str
+    reason: str | None
+
+
 class Run(TypedDict):
+    """A run as callers see it."""
+
     id: str
     owner: str
     model: str
@@ -204,10 +172,12 @@ class Run(TypedDict):
     log_truncated: bool
     reused_from: str | None
     queue_position: int | None
-    events: list[dict[str, Any]]
+    events: list[RunEvent]
 
 
 class RunPage(TypedDict):
+    """One page of runs: ``total`` matching runs, ``next_offset`` None on the last page."""
+
     runs: list[Run]
     total: int
     limit: int
@@ -216,10 +186,68 @@ class RunPage(TypedDict):
 
 
 class LogLine(TypedDict):
+    """A stored (or live) log line of a run."""
+
     seq: int
     at: str
     stream: str
     text: str
+
+
+class Upload(TypedDict):
+    """An upload in progress: where to resume."""
+
+    id: str
+    owner: str
+    filename: str
+    received: int
+    expected_size: int | None
+    created_at: str
+    updated_at: str
+
+
+class DatasetVersion(TypedDict):
+    """One stored version of a dataset."""
+
+    ref: str
+    id: int
+    owner: str
+    name: str
+    version: int
+    media_type: str
+    size: int
+    file_count: int
+    sha256: str
+    source_name: str
+    created_at: str
+
+
+class Dataset(TypedDict):
+    """A dataset and a summary of its newest version."""
+
+    ref: str
+    id: int
+    owner: str
+    name: str
+    description: str
+    visibility: str
+    group: str | None
+    created_at: str
+    updated_at: str
+    latest_version: int
+    version_count: int
+    size: int
+    media_type: str
+    file_count: int
+
+
+# ---- answers generated from the service's OpenAPI schema (end) ----
+
+
+class SignedUrl(TypedDict):
+    url: str
+    method: str
+    expires: int
 
 
 def _once(data: bytes) -> Iterator[bytes]:

@@ -1,7 +1,10 @@
 """Who is asking and what comes back: ``Principal`` and the frozen records ``Datasets`` returns.
 
 Never ORM objects: these are built from rows inside a session and travel
-freely (the service's wire models are made from them with ``asdict``).
+freely. Their wire shapes (``DatasetOut``, ``DatasetVersionOut``, ``DatasetDetail``,
+``FileOut``, ``UploadOut``: what the service answers and the embedded CLI prints) are
+built from them at the end of this module (:mod:`mlrun_kernel.wire`), minus what
+stays on the service's host; the notebook client's types are generated from those.
 """
 
 from __future__ import annotations
@@ -12,9 +15,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
+from pydantic import create_model
+
 from mlrun_kernel.datasets.errors import InvalidInput
 from mlrun_kernel.datasets.names import validate_principal_name
 from mlrun_kernel.datasets.preview import Preview
+from mlrun_kernel.wire import wire_model
 
 Visibility = Literal["private", "group", "public"]
 VISIBILITIES: tuple[str, ...] = ("private", "group", "public")
@@ -139,3 +145,20 @@ def check_visibility(visibility: str | None, group: str | None) -> tuple[str | N
     if group is not None:
         raise InvalidInput(f"a group only goes with visibility 'group', not {visibility!r}")
     return visibility, None
+
+
+# ---- wire shapes (see the module docstring)
+
+DatasetOut = wire_model(DatasetInfo, "DatasetOut", computed={"ref": str})
+DatasetVersionOut = wire_model(
+    DatasetVersionInfo, "DatasetVersionOut", computed={"ref": str}, hidden={"dataset_id", "preview"}
+)
+DatasetDetail = create_model(
+    "DatasetDetail",
+    __base__=DatasetOut,
+    __doc__="A dataset with every version.",
+    versions=(list[DatasetVersionOut], ...),  # type: ignore[valid-type]
+)
+FileOut = wire_model(DatasetFileInfo, "FileOut", hidden={"blob_path"})
+"""A file of a version; where its bytes are on the service's host stays there."""
+UploadOut = wire_model(UploadStatus, "UploadOut", doc="An upload in progress: where to resume.")

@@ -4,8 +4,9 @@ shape (the service's ``RunOut``, the embedded CLI's ``--json``) is derived from 
 - :class:`RunInfo` / :class:`RunEventInfo`: a run as callers of the library see it.
 - :func:`run_info`: a store row (and its events) as a ``RunInfo``.
 - :data:`RunOut` / :data:`RunPageOut`: pydantic models built from the dataclasses'
-  fields, minus :data:`HIDDEN` (the executor host's paths), so a field added to
-  ``RunInfo`` reaches the API, its OpenAPI schema and the CLI by itself.
+  fields (:func:`mlrun_kernel.wire.wire_model`), minus :data:`HIDDEN` (the executor
+  host's paths), so a field added to ``RunInfo`` reaches the API, its OpenAPI
+  schema and the CLI by itself; the client's ``Run`` is generated from that schema.
 - :func:`public_record`: a ``RunInfo`` as the JSON object the service sends; the
   service and the embedded CLI both print runs through it.
 """
@@ -16,13 +17,14 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any
 
-from pydantic import BaseModel, create_model
+from pydantic import BaseModel
 from typing_extensions import TypedDict
 
 from mlrun_kernel.runs.states import RunState
 from mlrun_kernel.store.models import Run, RunEvent
+from mlrun_kernel.wire import to_wire, wire_model
 
 
 class OutputFile(TypedDict):
@@ -124,21 +126,8 @@ HIDDEN = frozenset({"outputs_dir", "pull_progress"})
 """``RunInfo`` fields that stay on the executor's host: its paths, its engine's pull details."""
 
 
-def _wire_model(cls: type, name: str, replace: dict[str, Any] | None = None) -> type[BaseModel]:
-    """A pydantic model with the dataclass ``cls``'s fields (minus ``HIDDEN``) and their types.
-
-    Every field is required: the service always sends all of them (``null`` where empty)."""
-    hints = get_type_hints(cls)
-    fields: dict[str, Any] = {
-        f.name: ((replace or {}).get(f.name, hints[f.name]), ...)
-        for f in dataclasses.fields(cls)
-        if f.name not in HIDDEN
-    }
-    return create_model(name, __doc__=cls.__doc__, **fields)
-
-
-RunOut = _wire_model(RunInfo, "RunOut")
-RunPageOut = _wire_model(RunPage, "RunPage", {"runs": list[RunOut]})  # type: ignore[valid-type]
+RunOut = wire_model(RunInfo, "RunOut", hidden=HIDDEN)
+RunPageOut = wire_model(RunPage, "RunPage", replace={"runs": list[RunOut]})  # type: ignore[valid-type]
 
 
 def _public_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -148,9 +137,7 @@ def _public_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
 
 def public_model(info: RunInfo) -> BaseModel:
     """``info`` as the service's ``RunOut``."""
-    values = {f.name: getattr(info, f.name) for f in dataclasses.fields(info) if f.name not in HIDDEN}
-    values["inputs"] = _public_inputs(info.inputs)
-    return RunOut(**values)
+    return to_wire(RunOut, info, inputs=_public_inputs(info.inputs))
 
 
 def public_record(info: RunInfo) -> dict[str, Any]:
@@ -160,10 +147,4 @@ def public_record(info: RunInfo) -> dict[str, Any]:
 
 def public_page(page: RunPage) -> BaseModel:
     """``page`` as the service's ``RunPage``."""
-    return RunPageOut(
-        runs=[public_model(r) for r in page.runs],
-        total=page.total,
-        limit=page.limit,
-        offset=page.offset,
-        next_offset=page.next_offset,
-    )
+    return to_wire(RunPageOut, page, runs=[public_model(r) for r in page.runs])

@@ -1,5 +1,10 @@
 """The notebook client's answer types agree with the service's OpenAPI schema.
 
+The run and dataset answers are generated from that schema (``GENERATED``,
+``scripts/gen-client-types.py``): the block in ``client.py`` must be what the
+generator makes of the schema today, so a field added to ``RunInfo`` (or a
+dataset record) without regenerating the client fails here.
+
 Every ``TypedDict`` in ``mlrun_kernel.client`` names the schema it mirrors in
 ``MIRRORS``; each of its fields must exist there with a compatible JSON type,
 and a field is required in one exactly when it is required in the other. So the
@@ -9,6 +14,7 @@ either side fails here.
 
 from __future__ import annotations
 
+import dataclasses
 import types
 import typing
 from pathlib import Path
@@ -17,22 +23,19 @@ from typing import Any, get_args, get_origin, get_type_hints, is_typeddict
 import pytest
 
 from mlrun_kernel import client
+from mlrun_kernel.runs.record import HIDDEN, RunInfo
 from mlrun_kernel.service import create_app
+from mlrun_kernel.service.client_types import CLIENT, GENERATED, REGENERATE, current_block, render
+from mlrun_kernel.wire import wire_model
 from tests.service.helpers import service_config
 
-# client TypedDict -> the schema component of the answer it types
+# client TypedDict -> the schema component of the answer it types (hand-written, then generated)
 MIRRORS = {
     "Task": "TaskSummary",
     "Model": "ModelOut",
     "ModelDetail": "ModelDetail",
-    "Upload": "UploadOut",
-    "DatasetVersion": "DatasetVersionOut",
-    "Dataset": "DatasetOut",
     "SignedUrl": "SignedUrlOut",
-    "Output": "OutputFile",
-    "Run": "RunOut",
-    "RunPage": "RunPage",
-    "LogLine": "LogLineOut",
+    **GENERATED,
 }
 
 JSON_TYPES = {str: {"string"}, int: {"integer"}, float: {"number", "integer"}, bool: {"boolean"}}
@@ -140,3 +143,24 @@ def test_the_check_catches_a_drifted_client_type(schemas: dict[str, Any]) -> Non
     assert any("Drifted.owner: the client allows null" in p for p in problems)
     assert any("Drifted.colour: not in the service's schema" in p for p in problems)
     assert any("Drifted.state: the service always sends it" in p for p in problems)
+
+
+def test_the_generated_client_types_are_what_the_schema_makes_today(schemas: dict[str, Any]) -> None:
+    assert current_block(CLIENT.read_text()) == render(schemas), f"stale: run {REGENERATE}"
+
+
+def test_a_field_added_to_the_run_record_fails_until_the_client_is_regenerated(
+    schemas: dict[str, Any],
+) -> None:
+    @dataclasses.dataclass(frozen=True)
+    class GrownRunInfo(RunInfo):
+        colour: str = "blue"
+
+    grown = wire_model(GrownRunInfo, "RunOut", hidden=HIDDEN)
+    schema = grown.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)
+    changed = schemas | {"RunOut": schema}
+    assert "    colour: str\n" in render(changed)
+    assert current_block(CLIENT.read_text()) != render(changed)
+    problems = compare(client.Run, schema, changed, "Run")
+    assert problems == ["Run.colour: the service always sends it, the client type lacks it"]

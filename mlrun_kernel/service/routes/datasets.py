@@ -22,11 +22,9 @@ deleted, the URL answers 403 at once, whatever its expiry.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import posixpath
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import anyio.from_thread
@@ -34,19 +32,13 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
-from mlrun_kernel.datasets import (
-    DatasetError,
-    DatasetFileInfo,
-    DatasetInfo,
-    DatasetVersionInfo,
-    NotFound,
-    Principal,
-    UploadStatus,
-)
+from mlrun_kernel.datasets import DatasetError, DatasetFileInfo, NotFound, Principal, UploadStatus
+from mlrun_kernel.datasets.records import DatasetDetail, DatasetOut, DatasetVersionOut, FileOut, UploadOut
 from mlrun_kernel.service import audit
 from mlrun_kernel.service.deps import CallerDep, Platform, PlatformDep
 from mlrun_kernel.service.signing import SignatureError, Signer
 from mlrun_kernel.service.threads import in_thread, in_waiting_thread
+from mlrun_kernel.wire import to_wire
 
 router = APIRouter(tags=["datasets"])
 
@@ -56,16 +48,6 @@ Version = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="default: 
 class UploadIn(BaseModel):
     filename: str = Field(max_length=1000)
     size: int | None = Field(default=None, ge=0, le=2**62, description="bytes, if known")
-
-
-class UploadOut(BaseModel):
-    id: str
-    owner: str
-    filename: str
-    received: int
-    expected_size: int | None
-    created_at: datetime
-    updated_at: datetime
 
 
 class CompleteIn(BaseModel):
@@ -81,67 +63,10 @@ class ShareIn(BaseModel):
     group: str | None = Field(default=None, max_length=300)
 
 
-class DatasetOut(BaseModel):
-    id: int
-    ref: str
-    owner: str
-    name: str
-    description: str
-    visibility: str
-    group: str | None
-    created_at: datetime
-    updated_at: datetime
-    latest_version: int
-    version_count: int
-    size: int
-    media_type: str
-    file_count: int
-
-
-class DatasetVersionOut(BaseModel):
-    id: int
-    ref: str
-    owner: str
-    name: str
-    version: int
-    media_type: str
-    size: int
-    file_count: int
-    sha256: str
-    source_name: str
-    created_at: datetime
-
-
-class DatasetDetail(DatasetOut):
-    versions: list[DatasetVersionOut]
-
-
-class FileOut(BaseModel):
-    path: str
-    size: int
-    media_type: str
-    sha256: str
-
-
 class SignedUrlOut(BaseModel):
     url: str = Field(description="path and query, relative to the service's origin")
     method: str
     expires: int = Field(description="Unix time after which the URL is refused")
-
-
-def _dataset(info: DatasetInfo) -> DatasetOut:
-    return DatasetOut(ref=info.ref, **dataclasses.asdict(info))
-
-
-def _version(info: DatasetVersionInfo) -> DatasetVersionOut:
-    data = dataclasses.asdict(info)
-    data.pop("dataset_id")
-    data.pop("preview")
-    return DatasetVersionOut(ref=info.ref, **data)
-
-
-def _file(info: DatasetFileInfo) -> FileOut:
-    return FileOut(path=info.path, size=info.size, media_type=info.media_type, sha256=info.sha256)
 
 
 def _signer(platform: Platform) -> Signer:
@@ -227,25 +152,25 @@ async def _append_body(
 
 
 @router.post("/uploads", response_model=UploadOut, status_code=201, summary="Start an upload")
-async def start_upload(body: UploadIn, caller: CallerDep, platform: PlatformDep) -> UploadOut:
+async def start_upload(body: UploadIn, caller: CallerDep, platform: PlatformDep) -> BaseModel:
     """Open a resumable upload of one file; send it with ``PATCH api/uploads/{id}?offset=0``."""
     datasets = platform.datasets
     upload_id = await in_thread(datasets.start_upload, caller.principal(), body.filename, body.size)
     status = await in_thread(datasets.upload_status, upload_id)
-    return UploadOut(**dataclasses.asdict(status))
+    return to_wire(UploadOut, status)
 
 
-@router.get("/uploads", response_model=list[UploadOut], summary="Your uploads in progress")
-async def list_uploads(caller: CallerDep, platform: PlatformDep) -> list[UploadOut]:
+@router.get("/uploads", response_model=list[UploadOut], summary="Your uploads in progress")  # type: ignore[valid-type]
+async def list_uploads(caller: CallerDep, platform: PlatformDep) -> list[BaseModel]:
     found = await in_thread(platform.datasets.uploads, caller.principal())
-    return [UploadOut(**dataclasses.asdict(s)) for s in found]
+    return [to_wire(UploadOut, s) for s in found]
 
 
 @router.get("/uploads/{upload_id}", response_model=UploadOut, summary="Where an upload stands")
-async def upload_status(upload_id: str, caller: CallerDep, platform: PlatformDep) -> UploadOut:
+async def upload_status(upload_id: str, caller: CallerDep, platform: PlatformDep) -> BaseModel:
     """``received`` is the offset the next chunk must start at."""
     status = await in_thread(platform.datasets.upload_status, upload_id, owner=_owner(caller))
-    return UploadOut(**dataclasses.asdict(status))
+    return to_wire(UploadOut, status)
 
 
 _CHUNK_BODY = {
@@ -265,10 +190,10 @@ async def append_chunk(
     caller: CallerDep,
     platform: PlatformDep,
     offset: Annotated[int, Query(ge=0, le=2**62, description="bytes already received")],
-) -> UploadOut:
+) -> BaseModel:
     """Append the request body at ``offset``; a wrong offset answers 409 with ``expected_offset``."""
     status = await _append_body(platform, upload_id, offset, request, _owner(caller))
-    return UploadOut(**dataclasses.asdict(status))
+    return to_wire(UploadOut, status)
 
 
 @router.delete("/uploads/{upload_id}", status_code=204, summary="Abort an upload")
@@ -302,10 +227,10 @@ async def append_chunk_signed(
     user: str | None = None,
     expires: str | None = None,
     signature: str | None = None,
-) -> UploadOut:
+) -> BaseModel:
     owner = _signer(platform).verify("PATCH", request.url.path, user, expires, signature)
     status = await _append_body(platform, upload_id, offset, request, owner)
-    return UploadOut(**dataclasses.asdict(status))
+    return to_wire(UploadOut, status)
 
 
 @router.post(
@@ -316,7 +241,7 @@ async def append_chunk_signed(
 )
 async def complete_upload(
     upload_id: str, body: CompleteIn, caller: CallerDep, platform: PlatformDep
-) -> DatasetVersionOut:
+) -> BaseModel:
     """Uploading again under the same name makes a new version; archives are unpacked safely."""
     info = await in_waiting_thread(
         platform.datasets.complete_upload,
@@ -337,29 +262,29 @@ async def complete_upload(
         info.ref,
         {"version": info.version, "size": info.size, "sha256": info.sha256},
     )
-    return _version(info)
+    return to_wire(DatasetVersionOut, info)
 
 
 # ---- datasets ---------------------------------------------------------------------
 
 
-@router.get("/datasets", response_model=list[DatasetOut], summary="List datasets")
+@router.get("/datasets", response_model=list[DatasetOut], summary="List datasets")  # type: ignore[valid-type]
 async def list_datasets(
     caller: CallerDep,
     platform: PlatformDep,
     owner: Annotated[str | None, Query(max_length=300)] = None,
-) -> list[DatasetOut]:
+) -> list[BaseModel]:
     """Yours, your groups', public ones (admins: all), newest version of each."""
     found = await in_thread(platform.datasets.list, caller.principal())
-    return [_dataset(d) for d in found if owner is None or d.owner == owner]
+    return [to_wire(DatasetOut, d) for d in found if owner is None or d.owner == owner]
 
 
 @router.get("/datasets/{owner}/{name}", response_model=DatasetDetail, summary="Show a dataset")
-async def show_dataset(owner: str, name: str, caller: CallerDep, platform: PlatformDep) -> DatasetDetail:
+async def show_dataset(owner: str, name: str, caller: CallerDep, platform: PlatformDep) -> BaseModel:
     ref = f"{owner}/{name}"
     info = await in_thread(platform.datasets.get, caller.principal(), ref)
     versions = await in_thread(platform.datasets.versions, caller.principal(), ref)
-    return DatasetDetail(versions=[_version(v) for v in versions], **_dataset(info).model_dump())
+    return to_wire(DatasetDetail, info, versions=[to_wire(DatasetVersionOut, v) for v in versions])
 
 
 @router.get("/datasets/{owner}/{name}/preview", response_model=dict[str, Any], summary="Preview")
@@ -370,12 +295,12 @@ async def preview_dataset(
     return await in_thread(platform.datasets.preview, caller.principal(), f"{owner}/{name}", version)
 
 
-@router.get("/datasets/{owner}/{name}/files", response_model=list[FileOut], summary="Files of a version")
+@router.get("/datasets/{owner}/{name}/files", response_model=list[FileOut], summary="Files of a version")  # type: ignore[valid-type]
 async def dataset_files(
     owner: str, name: str, caller: CallerDep, platform: PlatformDep, version: Version = None
-) -> list[FileOut]:
+) -> list[BaseModel]:
     files = await in_thread(platform.datasets.files, caller.principal(), f"{owner}/{name}", version)
-    return [_file(f) for f in files]
+    return [to_wire(FileOut, f) for f in files]
 
 
 def _pick(files: list[DatasetFileInfo], ref: str, path: str | None) -> DatasetFileInfo:
@@ -483,7 +408,7 @@ async def download_signed(
 @router.put("/datasets/{owner}/{name}/sharing", response_model=DatasetOut, summary="Share a dataset")
 async def share_dataset(
     owner: str, name: str, body: ShareIn, caller: CallerDep, platform: PlatformDep
-) -> DatasetOut:
+) -> BaseModel:
     """``private``, ``group`` (with ``group``) or ``public``; owners and admins only."""
     ref = f"{owner}/{name}"
     info = await in_thread(platform.datasets.share, caller.principal(), ref, body.visibility, body.group)
@@ -496,7 +421,7 @@ async def share_dataset(
         info.ref,
         {"visibility": info.visibility, "group": info.group},
     )
-    return _dataset(info)
+    return to_wire(DatasetOut, info)
 
 
 @router.delete("/datasets/{owner}/{name}", status_code=204, summary="Delete a dataset")

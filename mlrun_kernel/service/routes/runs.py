@@ -22,12 +22,14 @@ from pydantic import BaseModel, Field
 
 from mlrun_kernel.runs import RunConflict, RunInfo, RunNotFound, RunPage, RunQuery, RunRequest, RunState
 from mlrun_kernel.runs.history import MAX_LIMIT, SORTS
+from mlrun_kernel.runs.logs import RunLogEntry
 from mlrun_kernel.runs.record import OutputFile, RunOut, RunPageOut, public_model, public_page, public_record
 from mlrun_kernel.service import audit
 from mlrun_kernel.service.auth import Caller
 from mlrun_kernel.service.deps import CallerDep, Platform, PlatformDep
 from mlrun_kernel.service.errors import ServiceFault
 from mlrun_kernel.service.threads import in_thread
+from mlrun_kernel.wire import to_wire, wire_model
 
 router = APIRouter(tags=["runs"])
 LOG_POLL_SECONDS = 0.25
@@ -50,11 +52,7 @@ class QueueOut(BaseModel):
     position: int | None = Field(description="1 = next to start; null when not queued")
 
 
-class LogLineOut(BaseModel):
-    seq: int
-    at: datetime
-    stream: str
-    text: str
+LogLineOut = wire_model(RunLogEntry, "LogLineOut")
 
 
 def _out(info: RunInfo) -> Any:
@@ -147,17 +145,17 @@ async def queue_position(run_id: str, caller: CallerDep, platform: PlatformDep) 
     return QueueOut(id=info.id, state=info.state, position=info.queue_position)
 
 
-@router.get("/runs/{run_id}/logs", response_model=list[LogLineOut], summary="Stored log lines")
+@router.get("/runs/{run_id}/logs", response_model=list[LogLineOut], summary="Stored log lines")  # type: ignore[valid-type]
 async def run_logs(
     run_id: str,
     caller: CallerDep,
     platform: PlatformDep,
     after: Annotated[int, Query(ge=0, le=2**62, description="lines with seq > after")] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-) -> list[LogLineOut]:
+) -> list[BaseModel]:
     await _visible_run(platform, caller, run_id)
     lines = await in_thread(_executor(platform).logs, run_id, after=after, limit=limit)
-    return [LogLineOut(seq=e.seq, at=e.at, stream=e.stream, text=e.text) for e in lines]
+    return [to_wire(LogLineOut, e) for e in lines]
 
 
 def _sse(event: str, data: Any, event_id: int | None = None) -> bytes:
