@@ -702,6 +702,65 @@ class Client:
             raise ServiceUnavailable(f"download from {url} broke: {exc}", url=url) from exc
         return dest
 
+    # ---- widgets helpers ------------------------------------------------------------
+    # What the widgets of mlrun_kernel.widgets need beyond the methods above.
+
+    def output_table(
+        self,
+        run_id: str,
+        path: str,
+        *,
+        offset: int = 0,
+        limit: int = 50,
+        sort: str | None = None,
+        descending: bool = False,
+    ) -> dict[str, Any]:
+        """One page of a CSV/TSV/Parquet output (``columns``, ``rows``, ``total``), cut on the service."""
+        return cast(
+            dict[str, Any],
+            self._get(
+                f"api/runs/{run_id}/table/{path}",
+                offset=offset,
+                limit=limit,
+                sort=sort,
+                descending=descending or None,
+            ),
+        )
+
+    def output_url(self, run_id: str, path: str) -> SignedUrl:
+        """A short-lived URL a browser can download one output from without a token."""
+        return cast(SignedUrl, self._json("POST", f"api/runs/{run_id}/output-url", params={"path": path}))
+
+    def follow_run(self, run_id: str, *, after: int = 0) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The run's live stream as ``(event, data)``: ``log`` lines, ``state`` changes, ``end``.
+
+        ``follow_logs`` keeps only the lines; a run monitor needs the states too.
+        ``ServiceUnavailable`` when the stream breaks: follow again with ``after``
+        = the last line's ``seq`` to resume without a line twice.
+        """
+        url = f"api/runs/{run_id}/logs/stream"
+        try:
+            with self._http.stream("GET", url, params={"after": after}, timeout=None) as response:
+                if not response.is_success:
+                    response.read()
+                    raise self._error("GET", self.url + url, response)
+                event, data = "", ""
+                for line in response.iter_lines():
+                    if line.startswith("event:"):
+                        event = line[6:].strip()
+                    elif line.startswith("data:"):
+                        data += line[5:].strip()
+                    elif not line:
+                        if event and data:
+                            yield event, json.loads(data)
+                            if event == "end":
+                                return
+                        event, data = "", ""
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable(
+                f"the live stream of run {run_id} broke: {exc}", url=self.url + url
+            ) from exc
+
     # ---- evaluations ----------------------------------------------------------------
     # Metrics history, evaluations, rules, flags and fine-tune requests (docs/evaluations.md).
     # Admins manage; experts read the history and their groups' requests and answer them.
@@ -828,65 +887,6 @@ class Client:
         return cast(
             list[dict[str, Any]], self._get("api/evaluations/deliveries", request_id=request_id, limit=limit)
         )
-
-    # ---- widgets helpers ------------------------------------------------------------
-    # What the widgets of mlrun_kernel.widgets need beyond the methods above.
-
-    def output_table(
-        self,
-        run_id: str,
-        path: str,
-        *,
-        offset: int = 0,
-        limit: int = 50,
-        sort: str | None = None,
-        descending: bool = False,
-    ) -> dict[str, Any]:
-        """One page of a CSV/TSV/Parquet output (``columns``, ``rows``, ``total``), cut on the service."""
-        return cast(
-            dict[str, Any],
-            self._get(
-                f"api/runs/{run_id}/table/{path}",
-                offset=offset,
-                limit=limit,
-                sort=sort,
-                descending=descending or None,
-            ),
-        )
-
-    def output_url(self, run_id: str, path: str) -> SignedUrl:
-        """A short-lived URL a browser can download one output from without a token."""
-        return cast(SignedUrl, self._json("POST", f"api/runs/{run_id}/output-url", params={"path": path}))
-
-    def follow_run(self, run_id: str, *, after: int = 0) -> Iterator[tuple[str, dict[str, Any]]]:
-        """The run's live stream as ``(event, data)``: ``log`` lines, ``state`` changes, ``end``.
-
-        ``follow_logs`` keeps only the lines; a run monitor needs the states too.
-        ``ServiceUnavailable`` when the stream breaks: follow again with ``after``
-        = the last line's ``seq`` to resume without a line twice.
-        """
-        url = f"api/runs/{run_id}/logs/stream"
-        try:
-            with self._http.stream("GET", url, params={"after": after}, timeout=None) as response:
-                if not response.is_success:
-                    response.read()
-                    raise self._error("GET", self.url + url, response)
-                event, data = "", ""
-                for line in response.iter_lines():
-                    if line.startswith("event:"):
-                        event = line[6:].strip()
-                    elif line.startswith("data:"):
-                        data += line[5:].strip()
-                    elif not line:
-                        if event and data:
-                            yield event, json.loads(data)
-                            if event == "end":
-                                return
-                        event, data = "", ""
-        except httpx.HTTPError as exc:
-            raise ServiceUnavailable(
-                f"the live stream of run {run_id} broke: {exc}", url=self.url + url
-            ) from exc
 
     # ---- builds ---------------------------------------------------------------------
     # An expert's model folder in (a tar stream), a tested, published image out
