@@ -100,18 +100,20 @@ class Platform(Protocol):
     def outputs_location(self, run: dict[str, Any]) -> str: ...
 
 
+def _wire(model_name: str, info: Any, **values: Any) -> dict[str, Any]:
+    """A dataset record in the wire shape the service answers (``datasets.records``)."""
+    from mlrun_kernel.datasets import records
+    from mlrun_kernel.wire import to_wire
+
+    return to_wire(getattr(records, model_name), info, **values).model_dump(mode="json")
+
+
 def _dataset(info: Any) -> dict[str, Any]:
-    """A ``DatasetInfo`` as the service's ``DatasetOut`` (same fields, same order)."""
-    data = dataclasses.asdict(info)
-    return dict(to_jsonable_python({"id": data.pop("id"), "ref": info.ref, **data}))
+    return _wire("DatasetOut", info)
 
 
 def _version(info: Any) -> dict[str, Any]:
-    """A ``DatasetVersionInfo`` as the service's ``DatasetVersionOut``."""
-    data = dataclasses.asdict(info)
-    data.pop("dataset_id")
-    data.pop("preview")
-    return dict(to_jsonable_python({"id": data.pop("id"), "ref": info.ref, **data}))
+    return _wire("DatasetVersionOut", info)
 
 
 def qualified(who: str, ref: str) -> str:
@@ -203,9 +205,7 @@ class Embedded:
 
     def files(self, ref: str, version: int | None) -> list[dict[str, Any]]:
         found = self._datasets.files(self._principal, qualified(self.who, ref), version)
-        return [
-            {"path": f.path, "size": f.size, "media_type": f.media_type, "sha256": f.sha256} for f in found
-        ]
+        return [_wire("FileOut", f) for f in found]
 
     def preview(self, ref: str, version: int | None) -> dict[str, Any]:
         preview = self._datasets.preview(self._principal, qualified(self.who, ref), version)
@@ -218,10 +218,11 @@ class Embedded:
 
     # ---- runs
     def submit(self, ask: RunAsk) -> dict[str, Any]:
+        from mlrun_kernel.cli.model_entry import refresh_model_entry
         from mlrun_kernel.runs import LocalInput, RunRequest
         from mlrun_kernel.runs.record import public_record
 
-        self._catalog().close()
+        refresh_model_entry(self._executor.store, ask.model)  # not the whole catalog: start-up cost
         sources: dict[str, Any] = {
             name: LocalInput(Path(value)) if Path(value).exists() else qualified(self.who, value)
             for name, value in ask.inputs.items()

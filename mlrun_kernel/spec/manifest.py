@@ -38,6 +38,7 @@ from .parameters import (
     EMPTY_PARAMETERS_SCHEMA,
     MAX_NESTING,
     _in_property_names,
+    _jsonschema,
     _locate,
     _not_json,
     _parameter_message,
@@ -184,9 +185,8 @@ def manifest_schema() -> dict[str, Any]:
 
 @cache
 def _structure_validator() -> Draft202012Validator:
-    from jsonschema import Draft202012Validator  # imported when first needed: see parameters._jsonschema
-
-    return Draft202012Validator(manifest_schema())
+    validator: Draft202012Validator = _jsonschema().Draft202012Validator(manifest_schema())
+    return validator  # jsonschema imported when first needed, the one way: see parameters._jsonschema
 
 
 # --------------------------------------------------------------------------- parse

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import importlib.util
 import json
 import math
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
@@ -72,14 +74,45 @@ def _jsonschema() -> Any:
     """The jsonschema package, imported on first use.
 
     Importing it costs 0.8 s where rfc3987-syntax is installed (JupyterLab pulls it
-    in): it builds a grammar for two rare formats. Every ``mlk`` command imports
-    this module, and most never validate anything.
+    in): it builds 38 grammars for two rare formats (``iri``, ``iri-reference``).
+    Every ``mlk`` command imports this module, and most never validate anything;
+    ``mlk run`` does, so jsonschema is imported without rfc3987-syntax and those
+    two checks are registered to load it the first time a schema asks for them
+    (:func:`_lazy_iri_checks`): the same checks, paid for only when used.
     """
-    import jsonschema
-    import jsonschema.exceptions
-    import jsonschema.validators
-
+    blocked = "rfc3987_syntax" not in sys.modules and importlib.util.find_spec("rfc3987_syntax") is not None
+    if blocked:
+        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # import fails: jsonschema skips it
+    try:
+        import jsonschema
+        import jsonschema.exceptions
+        import jsonschema.validators
+    finally:
+        if blocked:
+            del sys.modules["rfc3987_syntax"]
+    if blocked:
+        _lazy_iri_checks(jsonschema)
     return jsonschema
+
+
+def _lazy_iri_checks(js: Any) -> None:
+    """Register jsonschema's own ``iri``/``iri-reference`` checks, importing rfc3987-syntax when run."""
+
+    def syntax(rule: str) -> Any:
+        def check(instance: object) -> bool:
+            if not isinstance(instance, str):
+                return True
+            from rfc3987_syntax import is_valid_syntax
+
+            return bool(is_valid_syntax(rule, instance))
+
+        return check
+
+    dialects = (js.Draft7Validator, js.Draft201909Validator, js.Draft202012Validator)
+    for checker in {id(d.FORMAT_CHECKER): d.FORMAT_CHECKER for d in dialects}.values():
+        for name, rule in (("iri", "iri"), ("iri-reference", "iri_reference")):
+            if name not in checker.checkers:
+                checker.checks(name, raises=ValueError)(syntax(rule))
 
 
 def load_validator() -> None:
