@@ -86,7 +86,11 @@ def points_at(url: str, own: str) -> bool:
 def check_webhook_url(url: str, own_urls: Iterable[str]) -> str:
     """``url`` when it is a webhook the service may call; InvalidSetting saying why not."""
     text = str(url or "").strip()
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+        _port(parts)  # a port out of range raises here, not later
+    except ValueError:
+        raise InvalidSetting(f"webhook URL {url!r} is not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidSetting(f"webhook URL {url!r} must be an http:// or https:// URL with a host")
     if parts.username or parts.password:

@@ -97,8 +97,12 @@ def create_request(
         raise NotFound(f"no model {model!r} in the catalog; see `mlk models list`")
     pinned: list[tuple[str, int, Any]] = []
     for ref in attach or []:
+        name, _, version_text = ref.rpartition(":")
+        if not (version_text.isascii() and version_text.isdigit()):
+            name, version_text = ref, ""
+        if version_text and not 1 <= int(version_text) <= 2**31:
+            raise InvalidSetting(f"attached dataset {ref!r}: there is no version {version_text}")
         try:
-            name, _, version_text = ref.rpartition(":") if ref.rpartition(":")[2].isdigit() else (ref, "", "")
             version = datasets.get_version(by, name, int(version_text) if version_text else None)
             info = datasets.get(by, version.ref)
         except DatasetError as exc:

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -52,6 +52,8 @@ RequestOut = wire_model(RequestInfo)
 WebhookOut = wire_model(WebhookInfo)
 DeliveryOut = wire_model(DeliveryInfo)
 
+MAX_ID = 2**53
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 ModelQuery = Annotated[str, Query(min_length=1, max_length=255, description="repository, e.g. team/churn")]
 
 
@@ -140,7 +142,9 @@ async def metrics_history(
 class SetupIn(BaseModel):
     model: str = Field(min_length=1, max_length=255)
     dataset: str = Field(min_length=1, max_length=600, description="owner/name of the labelled data")
-    dataset_version: int | None = Field(default=None, ge=1, description="default: the newest, pinned")
+    dataset_version: int | None = Field(
+        default=None, ge=1, le=2**31, description="default: the newest, pinned"
+    )
     parameters: dict[str, Any] = Field(default_factory=dict, description="for the evaluate task")
     schedule: str | None = Field(default=None, max_length=200, description="daily, weekly or cron")
     input_name: str | None = Field(default=None, max_length=128, description="default: the first input")
@@ -224,7 +228,7 @@ class RuleIn(BaseModel):
     threshold: Any = Field(default=None, description="threshold rules: the limit")
     drop: Any = Field(default=None, description="drop rules: a fraction, 0.1 = 10 % worse")
     baseline: str | None = Field(default=None, description="drop rules: pinned or median")
-    baseline_evaluation_id: int | None = None
+    baseline_evaluation_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     window: Any = Field(default=None, description="median baseline: how many evaluations")
     min_consecutive: Any = 1
     cooldown_seconds: Any = None
@@ -251,7 +255,7 @@ async def add_rule(
 
 
 @router.delete("/evaluations/rules/{rule_id}", status_code=204, summary="Remove a rule")
-async def delete_rule(rule_id: int, caller: CallerDep, platform: PlatformDep, request: Request) -> Response:
+async def delete_rule(rule_id: RowId, caller: CallerDep, platform: PlatformDep, request: Request) -> Response:
     await in_thread(evaluations_of(request).delete_rule, rule_id)
     await in_thread(audit.record, platform.store, caller.name, "delete", "evaluation-rule", str(rule_id))
     return Response(status_code=204)
@@ -274,7 +278,9 @@ async def list_flags(
 class RequestIn(BaseModel):
     model: str = Field(min_length=1, max_length=255)
     reason: str = Field(max_length=4000)
-    flag_id: int | None = Field(default=None, description="the flag whose evidence to attach")
+    flag_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="the flag whose evidence to attach"
+    )
     datasets: list[str] = Field(
         default_factory=list, max_length=50, description="new data: owner/name[:version]"
     )
@@ -366,7 +372,7 @@ async def add_webhook(
 
 
 @router.delete("/evaluations/webhooks/{webhook_id}", status_code=204, summary="Remove a webhook")
-async def delete_webhook(webhook_id: int, caller: CallerDep, platform: PlatformDep) -> Response:
+async def delete_webhook(webhook_id: RowId, caller: CallerDep, platform: PlatformDep) -> Response:
     from mlrun_kernel.evaluations.notify import delete_webhook as remove
 
     await in_thread(remove, platform.store, webhook_id)
@@ -392,5 +398,5 @@ async def deliveries(
 
 
 @router.get("/evaluations/{evaluation_id}", response_model=EvaluationOut, summary="One evaluation")
-async def get_evaluation(evaluation_id: int, caller: CallerDep, request: Request) -> dict[str, Any]:
+async def get_evaluation(evaluation_id: RowId, caller: CallerDep, request: Request) -> dict[str, Any]:
     return plain(await in_thread(evaluations_of(request).get, evaluation_id))
