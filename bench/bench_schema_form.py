@@ -215,6 +215,37 @@ def _count_inputs(page: Any, url: str) -> int:
         previous = count
 
 
+_KERNEL_SIDE = """
+import json, sys, time
+sys.path.insert(0, {bench!r})
+t0 = time.perf_counter()
+import ipywidgets
+t1 = time.perf_counter()
+from mlrun_kernel.widgets.schema_form import SchemaForm
+t2 = time.perf_counter()
+import jsonschema
+t3 = time.perf_counter()
+from bench_schema_form import generated_schema
+schema = generated_schema({fields})
+t4 = time.perf_counter()
+SchemaForm(schema)
+t5 = time.perf_counter()
+print(json.dumps([t1 - t0, t2 - t1, t3 - t2, t5 - t4]))
+"""
+
+
+def kernel_side(fields: int) -> None:
+    """Where a fresh kernel spends the form page's extra time: imports, then the build."""
+    code = _KERNEL_SIDE.format(bench=str(Path(__file__).parent), fields=fields)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    ipyw, widgets, validator, build = json.loads(out.stdout.splitlines()[-1])
+    print(
+        f"  in a fresh kernel: import ipywidgets {ipyw:.2f} s (both pages); the form page adds "
+        f"import mlrun_kernel.widgets {widgets:.2f} s, import jsonschema {validator:.2f} s, "
+        f"build {build:.2f} s"
+    )
+
+
 def browser_compare(fields: int = 300) -> float:
     from playwright.sync_api import sync_playwright
 
@@ -246,6 +277,7 @@ def browser_compare(fields: int = 300) -> float:
         f"{fields} x Text {text_s:6.2f} s ({counts['texts']} inputs)   ratio {ratio:5.2f}x "
         f"(target <= {BROWSER_TARGET}x) {verdict}"
     )
+    kernel_side(fields)
     return ratio
 
 
