@@ -767,3 +767,34 @@ def test_the_sales_forecaster_form_follows_its_x_order_branches_and_conditionals
         "/holidays/0/impact",
         "/holidays/0/name",
     ]
+
+
+def test_a_key_value_editor_inside_a_branch_checks_its_keys() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "source": {
+                "oneOf": [
+                    {
+                        "title": "Path",
+                        "type": "object",
+                        "properties": {"path": {"type": "string"}},
+                        "required": ["path"],
+                        "additionalProperties": False,
+                    },
+                    {
+                        "title": "Headers",
+                        "type": "object",
+                        "additionalProperties": {"type": "string"},
+                        "propertyNames": {"maxLength": 3},
+                        "required": ["url"],
+                    },
+                ]
+            }
+        },
+    }
+    form = SchemaForm(schema, {"source": {"url": "u", "toolong": "x"}})
+    assert field(form, "/source").branch == 1
+    inner = field(form, "/source").inner
+    entry = next(e for e in inner.entries if e.key == "toolong")
+    assert entry.key_field.error_messages == ["property name must be at most 3 characters long"]

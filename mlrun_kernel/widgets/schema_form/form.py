@@ -281,8 +281,9 @@ class SchemaForm(v.Container):
         self._entries = {}
         for field in self.root.fields():
             self._fields.setdefault(field.pointer, field)
-            if isinstance(field, ObjectField):
-                for entry in field.entries:
+            shown = getattr(field, "inner", field)  # a branch picker's or null toggle's object
+            if isinstance(shown, ObjectField):
+                for entry in shown.entries:
                     self._entries[entry.value_field.pointer] = entry
 
     def _validate(self) -> None:
@@ -292,12 +293,12 @@ class SchemaForm(v.Container):
         self.valid = not everything
         key_errors: dict[str, list[str]] = {}
         value_errors = []
-        for error in everything:
+        for error in self._with_branch_detail(everything):
             if error.pointer in self._entries and error.message.startswith("property name"):
                 key_errors.setdefault(error.pointer, []).append(error.message)
             else:
                 value_errors.append(error)
-        shown = placed(self._with_branch_detail(value_errors), set(self._fields))
+        shown = placed(value_errors, set(self._fields))
         for pointer in set(self._shown) | set(shown):
             messages = shown.get(pointer, [])
             field = self._fields.get(pointer)
