@@ -287,7 +287,7 @@ def state_chip(state: str, queue_position: int | None = None) -> v.Chip:
 _SERVER_TABLE = """
 <template>
   <v-data-table-server
-    :headers="headers" :items="items" :items-length="total" :items-per-page="page_size"
+    :class="css_class" :headers="headers" :items="items" :items-length="total" :items-per-page="page_size"
     :items-per-page-options="[page_size]" :loading="loading" density="compact"
     :show-select="selectable" :item-value="item_key" v-model="selected" :sort-by="sort_by"
     @update:options="options" />
@@ -312,6 +312,7 @@ class ServerTable(v.VuetifyTemplate):
     item_key = traitlets.Unicode("id").tag(sync=True)
     selected: traitlets.List[Any] = traitlets.List([]).tag(sync=True)
     sort_by: traitlets.List[Any] = traitlets.List([]).tag(sync=True)
+    css_class = traitlets.Unicode("mlk-server-table").tag(sync=True)
 
     def __init__(
         self, on_options: Callable[[int, str | None, bool], None] | None = None, **kwargs: Any

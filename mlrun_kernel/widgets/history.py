@@ -252,7 +252,7 @@ class RunHistory(v.Card):
             selectable=True,
             item_key="id",
             sort_by=[{"key": "created_at", "order": "desc"}],
-            class_="mlk-run-history",
+            css_class="mlk-server-table mlk-run-history",
         )
         self.table.observe(lambda _change: self._refresh_actions(), "selected")
         self.rerun_button = v.Btn(

@@ -214,7 +214,7 @@ class PagedTable(ServerTable):
             items=first.items,
             total=first.total,
             page_size=pager.page_size,
-            class_="mlk-paged-table",
+            css_class="mlk-server-table mlk-paged-table",
             **kwargs,
         )
 

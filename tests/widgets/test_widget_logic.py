@@ -336,3 +336,21 @@ def test_two_runs_compare_by_parameter_pointer_and_metrics_side_by_side() -> Non
         "inputs": {"history": {"dataset": "uma/s", "version": 1}},
         "parameters": a["parameters"],
     }
+
+
+def test_every_widget_wears_the_one_theme_and_fails_the_one_way_when_the_service_is_away() -> None:
+    import ipyvuetify as v
+
+    from mlrun_kernel.client import Client
+    from mlrun_kernel.widgets import ModelCard, ResultsView, RunHistory, RunLauncher, RunMonitor
+    from mlrun_kernel.widgets.common import THEME
+
+    away = Client("http://127.0.0.1:9/services/models/", "t", timeout=2)
+    for make in (ResultsView, RunMonitor, ModelCard):
+        v.theme.themes.light.primary = "#000000"
+        widget = make("x", client=away)
+        assert v.theme.themes.light.primary == THEME["primary"]
+        assert widget.notice.explained.title.startswith("The model service cannot be reached")
+    for widget in (RunHistory(client=away), RunLauncher("x", "t", client=away)):
+        assert widget.notice.explained.title.startswith("The model service cannot be reached")
+        assert "Traceback" not in repr(widget.get_state())
