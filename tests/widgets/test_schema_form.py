@@ -603,6 +603,12 @@ def test_read_only_fields_show_their_value_and_ignore_edits() -> None:
     assert field(form, "/n").widget.readonly and field(form, "/n").widget.v_model == "3"
 
 
+def test_long_text_gets_a_textarea_and_a_length_counter() -> None:
+    schema = {"type": "object", "properties": {"note": {"type": "string", "maxLength": 2000}}}
+    note = field(SchemaForm(schema), "/note")
+    assert note.kind == "textarea" and note.widget.counter == 2000
+
+
 def test_description_examples_and_deprecated_are_shown() -> None:
     schema = {
         "type": "object",

@@ -191,6 +191,9 @@ class TextField(Field):
             "hide_details": "auto",  # no empty message row under inputs that have nothing to say
             "class_": "mb-3",
         }
+        longest = self.node.get("maxLength")
+        if isinstance(longest, int) and not isinstance(longest, bool) and self.kind in ("string", "textarea"):
+            props["counter"] = longest
         placeholder = self.placeholder()
         if placeholder:
             props["placeholder"] = placeholder
