@@ -105,6 +105,7 @@ def build_service(
         token_hub.api_url,
         registry.url,
         url=f"http://127.0.0.1:{port}",
+        run_executor=True,  # the notebook test runs the published model
     )
     try:
         with ServedApp(config, registry_access=registry.access) as served:
