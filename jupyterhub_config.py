@@ -118,8 +118,8 @@ unset); the defaults serve one machine::
         docker: one container per user on this engine (DockerSpawner); swarm: one
         service per user on a Docker Swarm (SwarmSpawner; docs/swarm.md)
     MLK_SINGLEUSER_NETWORK [mlk-<deployment>-notebooks]
-        the user-defined Docker network of the notebook containers (made at start
-        if missing: a bridge, or an attachable overlay with MLK_SPAWNER=swarm)
+        the user-defined Docker network of the notebook containers (made at the
+        first spawn if missing: a bridge, or an attachable overlay with MLK_SPAWNER=swarm)
     MLK_SINGLEUSER_HOME_VOLUME [<prefix>-home-{username}]
         the named volume mounted as each user's home (/home/jovyan); it outlives the
         container, so notebooks and files survive a restart; "none" for no volume
@@ -491,16 +491,6 @@ if env("MLK_SINGLEUSER_CPU_LIMIT"):
 # The proxy still reaches each server on its port published on 127.0.0.1, and the
 # containers reach the hub API and the model service on HUB_CONNECT_IP.
 NETWORK = env("MLK_SINGLEUSER_NETWORK", f"mlk-{DEPLOYMENT}-notebooks")
-try:
-    import docker as _docker
-
-    ensure_network(_docker.from_env(timeout=30), NETWORK, swarm=SPAWNER == "swarm", labels=DEPLOYMENT_LABELS)
-except DeploymentError as exc:
-    raise SystemExit(f"jupyterhub_config.py: {exc}") from None
-except _docker.errors.DockerException as exc:
-    raise SystemExit(
-        f"jupyterhub_config.py: cannot reach the Docker engine ({exc}); is it running?"
-    ) from None
 c.DockerSpawner.network_name = NETWORK
 
 # Each user's home is a named volume: notebooks and files outlive the container.
@@ -516,8 +506,24 @@ if HOME_VOLUME != "none":
 DEFAULT_URL = env("MLK_DEFAULT_URL")
 
 
-def landing_by_role(spawner):
-    """Spawner.pre_spawn_hook: the user's landing page, from their groups at this spawn."""
+async def landing_by_role(spawner):
+    """Spawner.pre_spawn_hook: the notebooks' network made if missing (at the first spawn, not
+    when this file is read: reading the configuration changes nothing), and the user's landing
+    page, from their groups at this spawn."""
+    import asyncio
+
+    import docker
+
+    try:
+        await asyncio.to_thread(
+            ensure_network,
+            docker.from_env(timeout=30),
+            NETWORK,
+            swarm=SPAWNER == "swarm",
+            labels=DEPLOYMENT_LABELS,
+        )
+    except docker.errors.DockerException as exc:
+        raise DeploymentError(f"cannot reach the Docker engine ({exc}): is it running?") from None
     user = spawner.user
     role = role_of((group.name for group in user.groups), bool(user.admin))
     spawner.default_url = DEFAULT_URL or landing_url(role)

@@ -125,7 +125,8 @@ def test_native_settings_come_from_the_mlk_variables(load_config: Any) -> None:
     assert (native.minimum_password_length, native.check_common_password) == (14, False)
     assert (native.allowed_failed_logins, native.seconds_before_next_try) == (7, 60)
     assert native.enable_signup is False
-    assert config.JupyterHub.template_vars == {"mlk_signup": False}
+    assert config.JupyterHub.template_vars["mlk_signup"] is False
+    assert "mlk_demo_mode" not in config.JupyterHub.template_vars
 
 
 def test_kept_secrets_are_0600_from_the_first_byte_and_never_rewritten(tmp_path: Path) -> None:
