@@ -13,14 +13,11 @@ import pytest
 
 from mlrun_kernel.spec import ManifestError
 from mlrun_kernel.widgets.schema_form import FieldError, SchemaForm
-from mlrun_kernel.widgets.schema_form.fields import (
-    ArrayField,
+from mlrun_kernel.widgets.schema_form.containers import ArrayField, ChoiceField, NullableField, ObjectField
+from mlrun_kernel.widgets.schema_form.leaves import (
     BooleanField,
-    ChoiceField,
-    NullableField,
     NullField,
     NumberField,
-    ObjectField,
     SelectField,
     SliderField,
     TextField,

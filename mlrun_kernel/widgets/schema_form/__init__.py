@@ -8,7 +8,9 @@ The layers, from the inside out (only the last knows ipyvuetify):
 - :mod:`.kinds`: pure decisions: which input, field order, array buttons,
   branch switches, new values.
 - :mod:`.validation`: the service's validation as :class:`FieldError` s at pointers.
-- :mod:`.fields`: one thin ipyvuetify view per kind; :mod:`.form`: ``SchemaForm``.
+- :mod:`.fields` (the base), :mod:`.leaves` (inputs), :mod:`.containers`
+  (objects, arrays, branch pickers, null toggles): one thin ipyvuetify view
+  per kind; :mod:`.form`: ``SchemaForm``, which holds the data and ties them.
 """
 
 from .form import SchemaForm

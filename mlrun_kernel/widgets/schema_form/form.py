@@ -21,7 +21,20 @@ import traitlets
 from mlrun_kernel.spec import Draft, check_json_schema, fill_defaults
 
 from . import kinds, pointers
-from .fields import KINDS, ChoiceField, Context, Field, MapEntry, ObjectField, plan_key
+from .containers import ArrayField, ChoiceField, MapEntry, NullableField, ObjectField
+from .fields import Context, Field, plan_key
+from .leaves import (
+    BooleanField,
+    ConstField,
+    JsonField,
+    MultiSelectField,
+    NullField,
+    NumberField,
+    SelectField,
+    SliderField,
+    TextareaField,
+    TextField,
+)
 from .pointers import MISSING
 from .resolve import Group, Node, Part, SchemaIndex, initial_branch
 from .validation import FieldError, FormValidator, branch_errors, placed
@@ -33,6 +46,24 @@ _DRAFTS: dict[str | None, Draft] = {
     "draft7": "draft7",
     "draft-07": "draft7",
 }
+
+
+KINDS: dict[str, type[Field]] = {
+    "string": TextField,
+    "textarea": TextareaField,
+    "number": NumberField,
+    "slider": SliderField,
+    "boolean": BooleanField,
+    "select": SelectField,
+    "multiselect": MultiSelectField,
+    "const": ConstField,
+    "null": NullField,
+    "json": JsonField,
+    "object": ObjectField,
+    "array": ArrayField,
+    "nullable": NullableField,
+}
+"""Which field class shows each kind that :func:`~.kinds.field_kind` decides."""
 
 
 class SchemaForm(v.Container):
