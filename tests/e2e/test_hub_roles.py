@@ -17,6 +17,7 @@ import docker
 import httpx
 import pytest
 
+from mlrun_kernel.client import Client
 from tests.e2e.conftest import HubSession, kept_password
 
 if TYPE_CHECKING:
@@ -150,6 +151,24 @@ def test_model_user_cannot_reach_the_admins_actions_or_another_users_server(up_h
         assert httpx.get(f"{hub.url}/hub/api/users", headers=headers, timeout=30).status_code == 403
         audit = httpx.get(f"{hub.url}/services/models/api/admin/audit", headers=headers, timeout=30)
         assert audit.status_code == 403
+        # Another user's private dataset and run, by their addresses.
+        with Client(hub.service_url, token=expert.new_token()) as theirs:
+            version = theirs.upload_dataset(b"a,b\n1,2\n", "private-notes", filename="notes.csv")
+            run = theirs.start_run("iris-classifier", inputs={"data": version["ref"]})
+        service = f"{hub.url}/services/models/api"
+        for path in (
+            "/datasets/demo-expert/private-notes",
+            "/datasets/demo-expert/private-notes/download",
+            "/datasets/demo-expert/private-notes/preview",
+            f"/runs/{run['id']}",
+            f"/runs/{run['id']}/logs",
+            f"/runs/{run['id']}/outputs",
+        ):
+            answer = httpx.get(service + path, headers=headers, timeout=30)
+            assert answer.status_code in (403, 404), (path, answer.status_code)
+        with Client(hub.service_url, token=token) as mine:
+            assert all(d["owner"] != "demo-expert" for d in mine.list_datasets())
+            assert all(r["id"] != run["id"] for r in mine.list_runs()["runs"])
     finally:
         user.close()
         expert.close()
