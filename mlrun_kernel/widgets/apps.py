@@ -51,16 +51,7 @@ def run_app(query: str | None = None) -> Any:
 
     link = DeepLink.parse(_query() if query is None else query)
     if link.run:
-        from mlrun_kernel.widgets.monitor import RunMonitor
-        from mlrun_kernel.widgets.results import ResultsView
-
-        page = v.Html(tag="div", class_="mlk-run-page", children=[])
-
-        def show_results(_run: dict[str, Any]) -> None:
-            page.children = [*page.children, ResultsView(link.run)]
-
-        page.children = [RunMonitor(link.run, on_end=show_results)]
-        return page
+        return _run_page(link.run)
     if link.model:
         from mlrun_kernel.widgets.launcher import RunLauncher
 
@@ -72,6 +63,42 @@ def run_app(query: str | None = None) -> Any:
         text="Open a model in Models and press Run, or open a run from Runs.",
         class_="mlk-run-nothing",
     )
+
+
+ENDED = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
+
+
+def _run_page(run_id: str) -> Any:
+    """The run's monitor, and its results once it has ended (now, or later while watched)."""
+    import threading
+
+    import ipyvuetify as v
+
+    from mlrun_kernel.client import Client
+    from mlrun_kernel.widgets.monitor import RunMonitor
+    from mlrun_kernel.widgets.results import ResultsView
+
+    page = v.Html(tag="div", class_="mlk-run-page", children=[])
+    shown = threading.Lock()
+    parts: dict[str, Any] = {}
+
+    def show_results(_run: Any = None) -> None:
+        # The monitor may report the end from its constructor (a run that is over) or from
+        # its thread: the page is laid out from both parts whenever either arrives.
+        with shown:
+            if "results" not in parts:
+                parts["results"] = ResultsView(run_id)
+            page.children = [part for part in (parts.get("monitor"), parts["results"]) if part is not None]
+
+    monitor = RunMonitor(run_id, on_end=show_results)
+    with shown:
+        parts["monitor"] = monitor
+        page.children = [monitor, *([parts["results"]] if "results" in parts else [])]
+    # A run that ended before the monitor followed it may report no end: ask once, now
+    # that the monitor is up, so that no ending falls in between.
+    if Client().get_run(run_id)["state"] in ENDED:
+        show_results()
+    return page
 
 
 def runs_app() -> Any:

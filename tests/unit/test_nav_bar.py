@@ -79,3 +79,34 @@ def test_each_voila_app_is_one_app_page_call() -> None:
         assert len(cells) == 1
         source = "".join(cells[0]["source"])
         assert f'app_page("{key}", ' in source and "mlrun_kernel.widgets.apps" in source
+
+
+@pytest.mark.parametrize("ends_in_constructor", [True, False])
+def test_a_run_link_shows_the_monitor_and_the_results_of_a_run_that_is_over(
+    monkeypatch: pytest.MonkeyPatch, ends_in_constructor: bool
+) -> None:
+    """A reload, or a link opened after the end: the results show below the monitor either way,
+    whether the monitor reports the end while it is being built or not at all."""
+    import ipyvuetify as v
+
+    import mlrun_kernel.client as client_module
+    import mlrun_kernel.widgets.monitor as monitor_module
+    import mlrun_kernel.widgets.results as results_module
+    from mlrun_kernel.widgets.apps import run_app
+
+    class Monitor(v.Html):
+        def __init__(self, run_id: str, on_end=None, **kwargs) -> None:  # type: ignore[no-untyped-def]
+            super().__init__(tag="div", class_="mlk-run-monitor")
+            if ends_in_constructor:
+                on_end({"id": run_id, "state": "succeeded"})
+
+    class Results(v.Html):
+        def __init__(self, run_id: str, **kwargs) -> None:  # type: ignore[no-untyped-def]
+            super().__init__(tag="div", class_="mlk-results")
+
+    monkeypatch.setattr(monitor_module, "RunMonitor", Monitor)
+    monkeypatch.setattr(results_module, "ResultsView", Results)
+    monkeypatch.setattr(client_module.Client, "__init__", lambda self, *a, **k: None)
+    monkeypatch.setattr(client_module.Client, "get_run", lambda self, run_id: {"state": "succeeded"})
+    page = run_app("run=r-1")
+    assert [child.class_ for child in page.children] == ["mlk-run-monitor", "mlk-results"]
