@@ -34,7 +34,7 @@ from mlrun_kernel.client import Client, Conflict, DatasetVersion, NotFound
 from mlrun_kernel.widgets.common import Notice, explain
 from mlrun_kernel.widgets.upload_vue import TEMPLATE
 
-DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024  # one PATCH per 64 MiB: few requests, a bounded resend
+DEFAULT_CHUNK_BYTES = 256 * 1024 * 1024  # one PATCH per 256 MiB; the service checkpoints within it
 
 
 def default_dataset_name(filename: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,9 +24,12 @@ import nbformat
 import pytest
 
 from mlrun_kernel.client import Client
+from mlrun_kernel.widgets.upload import DEFAULT_CHUNK_BYTES
 from tests.e2e.voila_app import VoilaApp, voila_app
 from tests.service import conftest as service_fixtures
 from tests.service.helpers import ServedApp
+from tests.widgets import conftest as widget_fixtures
+from tests.widgets.conftest import sales_rows
 
 pytestmark = [pytest.mark.docker, pytest.mark.browser]
 
@@ -169,7 +173,7 @@ def test_a_2_gib_file_uploads_from_the_browser_and_the_kernel_never_holds_it(
     assert version["sha256"] == sha256_of(big)
     # Sent in chunks of the widget's size, in order, to one upload, never twice.
     offsets = [offset for _, offset in patches.sent]
-    assert offsets == list(range(0, 2 * GiB, 64 * MiB)), offsets
+    assert offsets == list(range(0, 2 * GiB, DEFAULT_CHUNK_BYTES)), offsets
     assert len({upload for upload, _ in patches.sent}) == 1
     # The picker lists the new dataset and chose it.
     page.get_by_text("Chosen: uma/sensor dump version 1").wait_for(timeout=30_000)
@@ -257,3 +261,85 @@ def test_cancel_stops_the_upload_and_the_service_forgets_it(
         time.sleep(0.1)
     assert stored_uploads(page) == []
     assert not any(d["name"] == "cancelled" for d in uma.list_datasets())
+
+
+# ---- the model user's journey: launcher, picker upload, form, run, results (issue 10, point 9) ----
+
+# The widget tests' service: run executor on, the session registry with the example models.
+showcase_model = widget_fixtures.showcase_model
+broken_model = widget_fixtures.broken_model
+widget_service = widget_fixtures.widget_service
+
+JOURNEY = (
+    "from mlrun_kernel.widgets.launcher import RunLauncher\n\n"
+    "RunLauncher('sales-forecaster', 'forecast', label='browser forecast')"
+)
+
+
+@pytest.fixture(scope="module")
+def journey_app(
+    widget_service: ServedApp, tokens: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[VoilaApp]:
+    notebooks = tmp_path_factory.mktemp("voila-journey")
+    write_notebook(notebooks / "forecast.ipynb", JOURNEY)
+    kernel_env = {"MLK_SERVICE_URL": widget_service.url, "MLK_SERVICE_TOKEN": tokens["user"]}
+    with voila_app(notebooks, widget_service.origin, kernel_env) as started:
+        yield started
+
+
+def test_model_user_forecasts_sales_in_voila_by_clicking_and_typing(
+    journey_app: VoilaApp, page: Any, tmp_path: Path, screenshots: Path
+) -> None:
+    sales = tmp_path / "shop-sales.csv"
+    sales.write_text(sales_rows())
+    name = f"shop-{uuid.uuid4().hex[:6]}"
+    page.goto(journey_app.render_url("forecast.ipynb"))
+    launcher = page.locator(".mlk-launcher")
+    launcher.wait_for(timeout=120_000)
+    run_button = launcher.locator(".v-card-actions button").first
+    page.get_by_text("To run: pick the history input").wait_for(timeout=60_000)
+    assert run_button.is_disabled()
+
+    # Upload the CSV through the history input's picker, as a person would.
+    picker = launcher.locator(".mlk-dataset-picker").first
+    picker.locator(".mlk-dataset-upload-open").click()
+    picker.locator("input.mlk-upload-file").set_input_files(str(sales))
+    name_field = picker.locator(".mlk-upload-name input")
+    name_field.click()
+    name_field.press("Control+A")
+    name_field.type(name)
+    picker.locator(".mlk-upload-start").click()
+    page.get_by_text(f"Stored uma/{name} version 1.").wait_for(timeout=120_000)
+    page.get_by_text(f"Chosen: uma/{name} version 1").wait_for(timeout=60_000)
+    picker.locator(".mlk-preview-table").wait_for(timeout=30_000)
+
+    # Fill the form: type a series name, and a horizon of 30 periods.
+    series = page.get_by_label("Series name").first
+    series.click()
+    series.press("Control+A")
+    series.type("Browser shop")
+    periods = page.get_by_label("Periods").first
+    periods.click()
+    periods.press("Control+A")
+    periods.type("30")
+    periods.press("Tab")
+    page.wait_for_function("() => !document.querySelector('.mlk-launcher .v-card-actions button').disabled")
+    page.screenshot(path=str(screenshots / "widgets-journey-form.png"), full_page=True)
+    run_button.click()
+
+    # Watch it run, then read the results: the forecast table and the plot.
+    results = page.locator(".mlk-results")
+    results.wait_for(timeout=300_000)
+    assert "Succeeded" in page.locator(".mlk-state-chip").first.inner_text()
+    table = results.locator(".mlk-paged-table").first
+    table.wait_for(timeout=60_000)
+    head = " ".join(table.locator("th").all_inner_texts()).lower()
+    assert all(column in head for column in ("date", "forecast", "lower", "upper")), head
+    assert table.locator("tbody tr").count() > 0
+    plot = results.locator("img.mlk-image").first
+    plot.wait_for(timeout=60_000)
+    assert (plot.get_attribute("src") or "").startswith("data:image/png;base64,")
+    assert page.evaluate("(img) => img.naturalWidth > 0", plot.element_handle())
+    text = page.inner_text("body")
+    assert "Traceback" not in text
+    page.screenshot(path=str(screenshots / "widgets-journey-results.png"), full_page=True)
