@@ -155,3 +155,29 @@ def test_an_expert_answers_a_request_with_mlk_requests_through_the_service(
     history = mlk("metrics", "team/scored", "--since", "30d", "--json")
     assert history.returncode == 0 and json.loads(history.stdout) == []
     assert not (tmp_path / "unused" / "mlrun-kernel.sqlite").exists()
+
+
+def test_experts_see_their_open_requests_in_the_jupyterlab_widget(
+    client, eval_service: ServedApp, token_hub: TokenHub
+) -> None:
+    from mlrun_kernel.client import Client
+    from mlrun_kernel.widgets.requests import OpenRequests
+
+    admin = client("admin")
+    admin.post("api/catalog/sync")
+    created = admin.post(
+        "api/requests", json={"model": "team/scored", "reason": "please retrain on May data"}
+    )
+    request_id = created.json()["id"]
+    with Client(eval_service.url, token=token_hub.tokens["expert"]) as expert:
+        widget = OpenRequests(expert)
+        cards = {card.children[0].children[0]: card for card in widget.box.children}
+        title = next(t for t in cards if request_id in t)
+        assert title.startswith("team/scored")
+        ack = cards[title].children[-1].children[0]
+        ack.fire_event("click", {})
+        assert expert.get_request(request_id)["state"] == "acknowledged"
+        assert widget.status.children == [f"{request_id} acknowledged"]
+    with Client(eval_service.url, token=token_hub.tokens["user"]) as user:
+        refused = OpenRequests(user)
+        assert refused.status.type == "error" and refused.box.children == []
