@@ -331,6 +331,9 @@ class RunMonitor(v.Card):
         self._stopped = threading.Event()
         self.render()
         if follow and run is not None and not self.watch.ended:
+            # A monitor opened on a run under way (a new kernel, another page) starts at its
+            # last ``tail`` lines, not at the first of a log that may hold millions.
+            self.watch.last_seq = max(int(run.get("log_lines") or 0) - tail, 0)
             self.start()
         elif run is not None and self.watch.ended:
             # An ended run: show its last lines once.

@@ -64,6 +64,27 @@ def test_a_broken_connection_resumes_from_the_last_line_with_no_line_shown_twice
         assert monitor._elapsed.children[0].startswith("elapsed 0:")
 
 
+def test_a_monitor_opened_later_starts_at_the_last_lines_and_follows_to_the_end(
+    uma: Client, showcase_name: str
+) -> None:
+    run = uma.start_run(showcase_name, task="count", parameters={"lines": 80, "interval": 0.1})
+    wait_for(lambda: uma.get_run(run["id"])["log_lines"] >= 30, timeout=180, interval=0.1)
+    monitor = RunMonitor(run["id"], client=uma, tail=10)  # as a new kernel would, mid-run
+    first = monitor.watch.last_seq
+    assert first >= 20
+    wait_for(lambda: monitor.watch.ended, timeout=120, interval=0.1)
+    assert monitor.follower is not None and monitor.follower.join(30)
+    stored = uma.run_logs(run["id"], after=first, limit=10_000)
+    assert [(line["seq"], line["text"]) for line in monitor.watch.lines] == [
+        (line["seq"], line["text"]) for line in stored[-10:]
+    ]
+    assert (
+        len(monitor.log_tail.lines) == 10
+        and monitor.log_tail.lines[-1]["text"] == "mlk:progress 1.00 80 of 80"
+    )
+    assert monitor.watch.progress == 1.0
+
+
 def test_a_queued_run_shows_its_place_in_line_and_cancel_ends_it(
     client_for: Callable[[str], Client], showcase_name: str
 ) -> None:
