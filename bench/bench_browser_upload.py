@@ -1,0 +1,169 @@
+"""A browser upload through the DatasetPicker against a plain HTTP upload from Python, in one run.
+
+Run: ``.venv/bin/python bench/bench_browser_upload.py [--size-mib 1024] [--repeat 2]``
+
+The browser side is the real path: headless Chromium on a Voilà page (the
+``mlk`` template) showing ``DatasetPicker``, behind configurable-http-proxy as
+behind the hub; the page's script slices the file and PATCHes 256 MiB chunks (``DEFAULT_CHUNK_BYTES``) to
+the signed URL, through the proxy, to the service; the kernel only opens,
+signs and completes the upload. Timed from the click on Upload to "Stored".
+
+The baseline is the same service taking the same file from Python in one
+plain HTTP request: ``POST api/uploads``, one ``PATCH`` streaming the whole
+file (httpx, 1 MiB pieces) straight to the service (no proxy), ``complete``.
+Both end with the dataset stored. Target: the browser at >= 0.5x the
+baseline's throughput. The Voilà kernel's peak RSS (VmHWM) is printed too:
+the file never passes through it (target < 200 MiB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_upload import generate, warm  # noqa: E402
+from bench.bench_upload_http import free_port, peak_rss_mib  # noqa: E402
+from bench.service_process import TOKEN, start_service  # noqa: E402
+from mlrun_kernel.client import PIECE_BYTES, Client  # noqa: E402
+from mlrun_kernel.widgets.upload import DEFAULT_CHUNK_BYTES  # noqa: E402
+from tests.e2e.voila_app import voila_app  # noqa: E402
+
+MiB = 1024 * 1024
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+PICKER = "from mlrun_kernel.widgets.datasets import DatasetPicker\n\nDatasetPicker(label='Data')"
+
+
+def write_notebook(path: Path) -> None:
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(PICKER)]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, path)
+
+
+def python_upload(service_url: str, src: Path, name: str) -> float:
+    """Seconds to store ``src`` with one plain streamed HTTP request (plus open and complete)."""
+    size = src.stat().st_size
+    with Client(service_url, token=TOKEN, timeout=600) as client:
+        start = time.perf_counter()
+        upload = client.start_upload(src.name, size)
+        with src.open("rb") as f:
+
+            def body() -> object:
+                while piece := f.read(PIECE_BYTES):
+                    yield piece
+
+            answer = httpx.patch(
+                f"{service_url}api/uploads/{upload['id']}",
+                params={"offset": 0},
+                content=body(),
+                headers={
+                    "Authorization": f"token {TOKEN}",
+                    "Content-Type": "application/octet-stream",
+                    "Content-Length": str(size),
+                },
+                timeout=600,
+            )
+        answer.raise_for_status()
+        version = client.complete_upload(upload["id"], name)
+        seconds = time.perf_counter() - start
+    assert version["size"] == size, version
+    return seconds
+
+
+def browser_upload(page: object, src: Path, name: str) -> float:
+    """Seconds from the click on Upload to the picker saying the dataset is stored."""
+    page.set_input_files("input.mlk-upload-file", str(src))  # type: ignore[attr-defined]
+    page.locator(".mlk-upload-name input").fill(name)  # type: ignore[attr-defined]
+    start = time.perf_counter()
+    page.locator(".mlk-upload-start").click()  # type: ignore[attr-defined]
+    page.get_by_text(f"Stored admin/{name} version 1.").wait_for(timeout=900_000)  # type: ignore[attr-defined]
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+
+    from playwright.sync_api import sync_playwright
+
+    work = Path(tempfile.mkdtemp(prefix="mlk-bench-browser-", dir="/tmp"))
+    service = None
+    try:
+        src = work / "upload.csv"
+        generate(src, args.size_mib * MiB)
+        size = src.stat().st_size
+        warm(src)
+        notebooks = work / "apps"
+        notebooks.mkdir()
+        write_notebook(notebooks / "picker.ipynb")
+        port = free_port()
+        service, service_url = start_service(work, port, f"http://127.0.0.1:{free_port()}")
+        kernel_env = {"MLK_SERVICE_URL": service_url, "MLK_SERVICE_TOKEN": TOKEN}
+        plain: list[float] = []
+        proxied: list[float] = []
+        browser: list[float] = []
+        kernel_peaks: list[float] = []
+        with voila_app(notebooks, f"http://127.0.0.1:{port}", kernel_env) as app, sync_playwright() as pw:
+            chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = chromium.new_page()
+            page.goto(app.render_url("picker.ipynb"))
+            page.locator(".mlk-dataset-picker").wait_for(timeout=120_000)
+            page.locator(".mlk-dataset-upload-open").click()
+            kernels = app.kernel_pids()
+            kernel_rss_before = max(peak_rss_mib(pid) for pid in kernels)
+            for i in range(args.repeat):  # interleaved, so both see the same machine
+                plain.append(python_upload(service_url, src, f"python-{i}"))
+                proxied.append(python_upload(f"{app.url}/services/models/", src, f"proxied-{i}"))
+                browser.append(browser_upload(page, src, f"browser-{i}"))
+            kernel_peaks = [peak_rss_mib(pid) for pid in app.kernel_pids()]
+            chromium.close()
+
+        def mibps(seconds: float) -> float:
+            return size / MiB / seconds
+
+        best_plain, best_proxied, best_browser = min(plain), min(proxied), min(browser)
+        print(
+            f"file: {size / MiB:.0f} MiB CSV, best of {args.repeat}; "
+            f"browser chunks of {DEFAULT_CHUNK_BYTES // MiB} MiB via the proxy"
+        )
+        print("python each run: ", " ".join(f"{t:.2f}" for t in plain), "s")
+        print("python via proxy:", " ".join(f"{t:.2f}" for t in proxied), "s")
+        print("browser each run:", " ".join(f"{t:.2f}" for t in browser), "s")
+        print(f"python, one plain HTTP request   {best_plain:6.2f} s  {mibps(best_plain):6.0f} MiB/s  1.00x")
+        print(
+            f"python, same request via proxy   {best_proxied:6.2f} s  {mibps(best_proxied):6.0f} MiB/s  "
+            f"{best_plain / best_proxied:.2f}x"
+        )
+        print(
+            f"browser, DatasetPicker           {best_browser:6.2f} s  {mibps(best_browser):6.0f} MiB/s  "
+            f"{best_plain / best_browser:.2f}x of python (target >= 0.5x)"
+        )
+        print(
+            f"Voilà kernel peak RSS: {max(kernel_peaks):.0f} MiB after the uploads, "
+            f"{kernel_rss_before:.0f} MiB before the first (target < 200 MiB)"
+        )
+        print(f"service peak RSS: {peak_rss_mib(service.pid):.0f} MiB")
+        return 0
+    finally:
+        if service is not None:
+            service.terminate()
+            service.wait(timeout=30)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
