@@ -200,6 +200,7 @@ def test_a_reload_mid_upload_resumes_from_the_offset_the_service_kept(
     pending = page.locator(".mlk-upload-pending")
     pending.wait_for(timeout=30_000)
     assert "resumed.bin" in pending.inner_text()
+    pending.scroll_into_view_if_needed()
     page.screenshot(path=str(screenshots / "widgets-upload-after-reload.png"))
     kept = uma.upload_status(before["id"])["received"]
     assert kept >= before["received"]
@@ -342,4 +343,7 @@ def test_model_user_forecasts_sales_in_voila_by_clicking_and_typing(
     assert page.evaluate("(img) => img.naturalWidth > 0", plot.element_handle())
     text = page.inner_text("body")
     assert "Traceback" not in text
-    page.screenshot(path=str(screenshots / "widgets-journey-results.png"), full_page=True)
+    table.scroll_into_view_if_needed()  # Voilà scrolls inside its own container: bring them into view
+    page.screenshot(path=str(screenshots / "widgets-journey-results-table.png"))
+    plot.scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots / "widgets-journey-results-plot.png"))
