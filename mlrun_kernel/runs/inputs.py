@@ -23,6 +23,7 @@ from typing import Any
 from mlrun_kernel.datasets import DatasetError, Datasets, DatasetVersionInfo, Principal
 from mlrun_kernel.runs.errors import InvalidRun
 from mlrun_kernel.spec import InputSpec
+from mlrun_kernel.spec.media import media_type_accepted
 
 
 @dataclass(frozen=True)
@@ -59,17 +60,6 @@ def parse_dataset_ref(text: str) -> tuple[str, int | None]:
     if sep and version.isdigit():
         return ref, int(version)
     return text, None
-
-
-def _media_ok(media_type: str, accepted: tuple[str, ...]) -> bool:
-    if not accepted:
-        return True
-    for pattern in accepted:
-        if pattern in ("*/*", media_type):
-            return True
-        if pattern.endswith("/*") and media_type.startswith(pattern[:-1]):
-            return True
-    return False
 
 
 def _local_identity(path: Path) -> str:
@@ -119,7 +109,7 @@ def resolve_inputs(
             }
             continue
         info = _dataset_version(datasets, owner, name, source)
-        if not _media_ok(info.media_type, spec.media_types):
+        if not media_type_accepted(info.media_type, spec.media_types):
             raise InvalidRun(
                 f"input {name!r}: dataset {info.ref}:{info.version} is {info.media_type}, "
                 f"but the task accepts {', '.join(spec.media_types)}"

@@ -25,7 +25,7 @@ import ipyvuetify as v
 import traitlets
 
 from mlrun_kernel.client import Client, Dataset, DatasetVersion
-from mlrun_kernel.runs.inputs import _media_ok as _runner_accepts
+from mlrun_kernel.spec.media import media_type_accepted
 from mlrun_kernel.widgets.common import Loading, Notice, client_or_default, safe_call
 from mlrun_kernel.widgets.upload import DatasetUpload
 
@@ -42,7 +42,7 @@ def human_bytes(n: int) -> str:
 
 def accepts(media_type: str, media_types: Sequence[str] | None) -> bool:
     """Whether an input declaring ``media_types`` (``text/csv``, ``image/*``) takes ``media_type``."""
-    return _runner_accepts(media_type, tuple(media_types or ()))
+    return media_type_accepted(media_type, tuple(media_types or ()))
 
 
 @dataclass(frozen=True)

@@ -67,3 +67,21 @@ def test_validating_builds_the_iri_grammar_only_when_a_schema_asks_for_an_iri():
         "    pass"
     )
     assert "rfc3987_syntax" in iri
+
+
+def test_an_app_kernel_loads_only_the_widgets_it_shows_and_never_the_executor():
+    """Every Voilà app imports the widgets at start: the executor and SQLAlchemy cost a second there."""
+    gallery = modules_after("from mlrun_kernel.widgets import ModelGallery")
+    assert "mlrun_kernel.widgets.gallery" in gallery
+    assert "mlrun_kernel.widgets.evaluation" not in gallery
+    assert "mlrun_kernel.widgets.schema_form" not in gallery
+    launcher = modules_after("from mlrun_kernel.widgets import RunLauncher, DatasetPicker")
+    assert "mlrun_kernel.widgets.datasets" in launcher
+    assert not {"mlrun_kernel.runs.executor", "sqlalchemy"} & launcher
+
+
+def test_every_widget_name_the_package_lists_resolves():
+    import mlrun_kernel.widgets as widgets
+
+    for name in widgets.__all__:
+        assert getattr(widgets, name) is not None, name
