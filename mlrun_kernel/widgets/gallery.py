@@ -114,6 +114,31 @@ def facets(models: list[Model]) -> tuple[list[str], list[str]]:
     return tasks, keywords
 
 
+def attach_flags(models: list[Model], flags: list[dict[str, Any]]) -> list[Model]:
+    """Each model entry with the open deterioration flags of its image (``flags``), for the badge."""
+    by_image: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for flag in flags:
+        by_image.setdefault((str(flag.get("model")), str(flag.get("digest"))), []).append(flag)
+    return [
+        {**model, "flags": by_image.get((str(model.get("repository")), str(model.get("digest"))), [])}
+        for model in models
+    ]
+
+
+def flag_badge(flags: list[dict[str, Any]]) -> v.Alert:
+    """The gallery's deterioration badge: which metric broke which rule, in numbers."""
+    lines = [str(flag.get("message") or f"{flag.get('metric')}: {flag.get('value')}") for flag in flags]
+    return v.Alert(
+        type="error",
+        variant="tonal",
+        density="compact",
+        class_="mlk-flag-badge mb-2",
+        icon="mdi-trending-down",
+        title="Deteriorating" if len(flags) == 1 else f"Deteriorating ({len(flags)} rules)",
+        text="; ".join(lines),
+    )
+
+
 def model_card(model: Model) -> v.Card:
     """A card for one model image (an entry of ``GET /api/models``, maybe grouped by image)."""
     repository = str(model.get("repository"))
@@ -149,6 +174,8 @@ def model_card(model: Model) -> v.Card:
 
     version = f"v{model['version']}" if model.get("version") else ""
     body: list[Any] = [Markdown(str(model.get("description") or ""))]
+    if model.get("flags"):
+        body.insert(0, flag_badge(list(model["flags"])))
     tasks = model.get("tasks") or []
     if tasks:
         body.append(
@@ -184,6 +211,14 @@ def model_card(model: Model) -> v.Card:
             footer,
         ],
     )
+
+
+def _open_flags(client: Client) -> list[dict[str, Any]]:
+    """Open flags for the badges; a service without evaluations (or refusing) just shows none."""
+    try:
+        return client.list_flags()
+    except ServiceError:
+        return []
 
 
 class ModelGallery(v.Container):
@@ -278,9 +313,9 @@ class ModelGallery(v.Container):
 
     def _fetch(self) -> list[Model]:
         if self.client is not None:
-            return self.client.list_models()
+            return attach_flags(self.client.list_models(), _open_flags(self.client))
         with self._client_factory() as client:
-            return client.list_models()
+            return attach_flags(client.list_models(), _open_flags(client))
 
     def refresh(self) -> None:
         """Ask the service again and redraw the cards."""
