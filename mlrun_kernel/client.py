@@ -616,14 +616,16 @@ class Client:
     def run_logs(self, run_id: str, *, after: int = 0, limit: int = 1000) -> list[LogLine]:
         return cast(list[LogLine], self._get(f"api/runs/{run_id}/logs", after=after, limit=limit))
 
-    def follow_logs(self, run_id: str, *, after: int = 0) -> Iterator[LogLine]:
-        """Log lines as they come (Server-Sent Events), until the run ends."""
-        url = f"api/runs/{run_id}/logs/stream"
+    def _events(self, path: str, *, after: int, what: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """One Server-Sent Events stream as ``(event, data)`` until its ``end`` event.
+
+        ``ServiceUnavailable`` when the stream breaks; ``what`` names it in that message.
+        """
         try:
-            with self._http.stream("GET", url, params={"after": after}, timeout=None) as response:
+            with self._http.stream("GET", path, params={"after": after}, timeout=None) as response:
                 if not response.is_success:
                     response.read()
-                    raise self._error("GET", self.url + url, response)
+                    raise self._error("GET", self.url + path, response)
                 event, data = "", ""
                 for line in response.iter_lines():
                     if line.startswith("event:"):
@@ -631,15 +633,21 @@ class Client:
                     elif line.startswith("data:"):
                         data += line[5:].strip()
                     elif not line:
-                        if event == "log" and data:
-                            yield cast(LogLine, json.loads(data))
+                        if event and data:
+                            yield event, json.loads(data)
                         if event == "end":
                             return
                         event, data = "", ""
         except httpx.HTTPError as exc:
-            raise ServiceUnavailable(
-                f"the log stream of run {run_id} broke: {exc}", url=self.url + url
-            ) from exc
+            raise ServiceUnavailable(f"the {what} broke: {exc}", url=self.url + path) from exc
+
+    def follow_logs(self, run_id: str, *, after: int = 0) -> Iterator[LogLine]:
+        """Log lines as they come (Server-Sent Events), until the run ends."""
+        for event, data in self._events(
+            f"api/runs/{run_id}/logs/stream", after=after, what=f"log stream of run {run_id}"
+        ):
+            if event == "log":
+                yield cast(LogLine, data)
 
     def wait_run(self, run_id: str, *, timeout: float | None = None, poll: float = 1.0) -> Run:
         """The run once it has ended; ``TimeoutError`` after ``timeout`` seconds."""
@@ -738,28 +746,9 @@ class Client:
         ``ServiceUnavailable`` when the stream breaks: follow again with ``after``
         = the last line's ``seq`` to resume without a line twice.
         """
-        url = f"api/runs/{run_id}/logs/stream"
-        try:
-            with self._http.stream("GET", url, params={"after": after}, timeout=None) as response:
-                if not response.is_success:
-                    response.read()
-                    raise self._error("GET", self.url + url, response)
-                event, data = "", ""
-                for line in response.iter_lines():
-                    if line.startswith("event:"):
-                        event = line[6:].strip()
-                    elif line.startswith("data:"):
-                        data += line[5:].strip()
-                    elif not line:
-                        if event and data:
-                            yield event, json.loads(data)
-                            if event == "end":
-                                return
-                        event, data = "", ""
-        except httpx.HTTPError as exc:
-            raise ServiceUnavailable(
-                f"the live stream of run {run_id} broke: {exc}", url=self.url + url
-            ) from exc
+        return self._events(
+            f"api/runs/{run_id}/logs/stream", after=after, what=f"live stream of run {run_id}"
+        )
 
     # ---- evaluations ----------------------------------------------------------------
     # Metrics history, evaluations, rules, flags and fine-tune requests (docs/evaluations.md).
@@ -920,25 +909,6 @@ class Client:
 
     def follow_build(self, build_id: str, *, after: int = 0) -> Iterator[tuple[str, dict[str, Any]]]:
         """``(event, data)`` as the build goes: ``log`` lines, ``state`` (with progress), ``end``."""
-        url = f"api/builds/{build_id}/log/stream"
-        try:
-            with self._http.stream("GET", url, params={"after": after}, timeout=None) as response:
-                if not response.is_success:
-                    response.read()
-                    raise self._error("GET", self.url + url, response)
-                event, data = "", ""
-                for line in response.iter_lines():
-                    if line.startswith("event:"):
-                        event = line[6:].strip()
-                    elif line.startswith("data:"):
-                        data += line[5:].strip()
-                    elif not line:
-                        if event and data:
-                            yield event, json.loads(data)
-                        if event == "end":
-                            return
-                        event, data = "", ""
-        except httpx.HTTPError as exc:
-            raise ServiceUnavailable(
-                f"the log stream of build {build_id} broke: {exc}", url=self.url + url
-            ) from exc
+        return self._events(
+            f"api/builds/{build_id}/log/stream", after=after, what=f"log stream of build {build_id}"
+        )
