@@ -184,6 +184,7 @@ class Settings(MlkSettings):
     )
     registry_username: str | None = Field(
         default=None,
+        validation_alias=AliasChoices("MLK_REGISTRY_USERNAME", "MLK_REGISTRY_USER"),
         description="Registry user for pushes, and for reads where the registry asks for auth; "
         f"default {DEFAULT_REGISTRY_USERNAME!r} (the project's registry's user) when a password is set.",
     )
