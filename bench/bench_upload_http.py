@@ -9,7 +9,9 @@ writes the body into the part file, hashes it, checkpoints it and at the end
 stores it as a blob. The baseline is the transfer alone: the same client
 library (httpx) PUTs the same bytes, in requests of the same size streamed in
 the same pieces, to a uvicorn app on the same machine that reads the body and
-throws it away. The ratio says what the service costs on top of moving the
+throws it away. A floor is measured in the same run: an app that does the
+least storing needs (the bytes hashed with sha256 and written to a file), as
+the same requests reach it. The ratio says what the service costs on top of moving the
 bytes over HTTP (target >= 0.6x); the peak RSS of the service and of the
 client process are printed too, and the CPU seconds the service used.
 """
@@ -17,6 +19,7 @@ client process are printed too, and the CPU seconds the service used.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -59,6 +62,31 @@ async def discard_app(scope, receive, send):  # type: ignore[no-untyped-def]
     headers = [(b"content-length", b"%d" % len(body))]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def storing_app(folder: Path):  # type: ignore[no-untyped-def]
+    """The floor: what storing an upload needs at the least (the bytes over HTTP, a sha256, a file)."""
+
+    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            return
+        digest = hashlib.sha256()
+        size = 0
+        with open(folder / f"part-{time.monotonic_ns()}", "wb") as out:
+            while True:
+                message = await receive()
+                chunk = message.get("body", b"")
+                digest.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+                if not message.get("more_body"):
+                    break
+        body = str(size).encode()
+        headers = [(b"content-length", b"%d" % len(body))]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
 
 
 def wait_until_up(url: str) -> None:
@@ -107,6 +135,7 @@ def main() -> int:
     parser.add_argument("--size-mib", type=int, default=512)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--serve-baseline", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-floor", nargs=2, metavar=("PORT", "DIR"), help=argparse.SUPPRESS)
     parser.add_argument("--client", nargs=3, metavar=("URL", "SRC", "NAME"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
@@ -125,6 +154,14 @@ def main() -> int:
         uvicorn.run(discard_app, host="127.0.0.1", port=args.serve_baseline, log_level="warning")
         return 0
 
+    if args.serve_floor:
+        import uvicorn
+
+        port_text, folder = args.serve_floor
+        app = storing_app(Path(folder))
+        uvicorn.run(app, host="127.0.0.1", port=int(port_text), log_level="warning")
+        return 0
+
     work = Path(tempfile.mkdtemp(prefix="mlk-bench-http-"))
     processes: list[subprocess.Popen[bytes]] = []
     try:
@@ -133,16 +170,24 @@ def main() -> int:
         size = src.stat().st_size
         warm(src)
 
-        base_port, port = free_port(), free_port()
+        base_port, port, floor_port = free_port(), free_port(), free_port()
         processes.append(
             subprocess.Popen([sys.executable, __file__, "--serve-baseline", str(base_port)], cwd=ROOT)
+        )
+        (work / "floor").mkdir()
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, __file__, "--serve-floor", str(floor_port), str(work / "floor")], cwd=ROOT
+            )
         )
         # No registry: the catalog is not measured.
         service, service_url = start_service(work, port, f"http://127.0.0.1:{free_port()}")
         processes.append(service)
         wait_until_up(f"http://127.0.0.1:{base_port}/")
+        wait_until_up(f"http://127.0.0.1:{floor_port}/")
 
         plain: list[float] = []
+        floor: list[float] = []
         ours: list[dict[str, float]] = []
         with httpx.Client(timeout=600) as http:
             for i in range(args.repeat):  # interleaved, so both see the same machine
@@ -150,6 +195,11 @@ def main() -> int:
                 received = put_like_the_client(http, f"http://127.0.0.1:{base_port}/", src)
                 plain.append(time.perf_counter() - t)
                 assert received == size, received
+                t = time.perf_counter()
+                put_like_the_client(http, f"http://127.0.0.1:{floor_port}/", src)
+                floor.append(time.perf_counter() - t)
+                for part in (work / "floor").iterdir():
+                    part.unlink()
                 cpu_before = cpu_seconds(service.pid)
                 # The notebook's side in a process of its own, so its peak RSS is its own.
                 out = subprocess.run(
@@ -182,6 +232,12 @@ def main() -> int:
         print(
             f"service upload (stored)     {best_ours:6.2f} s  {mbps(best_ours):6.0f} MiB/s  "
             f"{best_plain / best_ours:.2f}x of plain HTTP"
+        )
+        best_floor = min(floor)
+        print(
+            f"floor (hashed + written)    {best_floor:6.2f} s  {mbps(best_floor):6.0f} MiB/s  "
+            f"{best_plain / best_floor:.2f}x of plain HTTP; the service at "
+            f"{best_floor / best_ours:.2f}x of this floor"
         )
         print(f"peak RSS: service {rss:.0f} MiB, client (Client.upload_dataset) {own:.0f} MiB")
         cpu = min(r["service_cpu"] for r in ours)
