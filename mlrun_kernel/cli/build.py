@@ -29,6 +29,11 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="then contract-test the image and, when it passes, push it (as `mlk test` and `mlk push`)",
     )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="with --push: push without the contract test (recorded as forced, as `mlk push --force`)",
+    )
     p.add_argument("--registry", help="host:port to tag for (default: MLK_REGISTRY_URL's host)")
     p.add_argument("--quiet", "-q", action="store_true", help="do not stream the build output")
     p.set_defaults(handler=run)
@@ -83,6 +88,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from mlrun_kernel.cli import push, test
 
+    if args.force:
+        print("pushing without the contract test (--force; recorded as forced)", file=sys.stderr)
+        return push.run(argparse.Namespace(image=result.image, force=True, quiet=args.quiet))
     tested = test.run(argparse.Namespace(image=result.image, json=False, quiet=args.quiet))
     if tested != 0:
         print("not pushed: the image failed its contract test", file=sys.stderr)
@@ -95,6 +103,8 @@ def _through_service(args: argparse.Namespace) -> int:
     from mlrun_kernel.cli.platform import NotRemote
     from mlrun_kernel.expert import publish
 
+    if args.force:
+        raise NotRemote("through the model service every build is contract-tested: drop --force")
     if not args.push:
         raise NotRemote(
             "through the model service a build is always tested and published: run "

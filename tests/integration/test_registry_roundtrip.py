@@ -8,6 +8,7 @@ import httpx
 import pytest
 import yaml
 
+from mlrun_kernel.build.model import load_build_file
 from mlrun_kernel.catalog import list_models, sync_catalog
 from mlrun_kernel.registry import RegistryClient
 from mlrun_kernel.spec import LABEL_MANIFEST, parse_labels, parse_manifest
@@ -30,7 +31,8 @@ def test_published_manifest_reads_back_identical_through_v2_api(published_exampl
         config = httpx.get(f"{registry_url}/v2/{repo}/blobs/{manifest['config']['digest']}").json()
         labels = config["config"]["Labels"]
         assert json.loads(labels[LABEL_MANIFEST]) == json.loads(build.labels[LABEL_MANIFEST])
-        assert parse_manifest(labels[LABEL_MANIFEST]) == parse_manifest(declared["manifest"])
+        # mlk.yaml's manifest, with the fields it also takes at its top level (release_notes, ...)
+        assert parse_manifest(labels[LABEL_MANIFEST]) == load_build_file(folder).manifest
         image = parse_labels(labels)
         assert image.metadata.title == declared["title"]
         assert image.metadata.version == str(declared["version"])

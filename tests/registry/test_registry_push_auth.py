@@ -9,6 +9,7 @@ reads its labels, both without credentials.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -28,6 +29,8 @@ image: team/locked
 title: Locked
 version: 1.0.0
 description: A model pushed to a registry that wants credentials (tests only).
+release_notes:
+  1.0.0: The first version.
 manifest:
   tasks:
     predict:
@@ -55,13 +58,13 @@ def registry(tmp_path: Path) -> Iterator[RegistryProcess]:
 def mlk_build_push(
     folder: Path, registry: RegistryProcess, data: Path, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    """``mlk build FOLDER --push`` as an expert types it, against ``registry``."""
+    """``mlk build FOLDER --push --force`` against ``registry`` (a toy image: no contract test)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("MLK_REGISTRY_")}
     base.update(
         MLK_REGISTRY_URL=registry.url, MLK_REGISTRY_PUSH_URL=registry.push_url, MLK_DATA_DIR=str(data)
     )
     return subprocess.run(
-        [sys.executable, "-m", "mlrun_kernel.cli", "build", str(folder), "--push", "--quiet"],
+        [sys.executable, "-m", "mlrun_kernel.cli", "build", str(folder), "--push", "--force", "--quiet"],
         capture_output=True,
         text=True,
         env={**base, **env},
@@ -122,7 +125,7 @@ def test_expert_push_without_credentials_is_refused_then_with_them_lands_and_pul
     assert pushed.returncode == 0, pushed.stderr
     ref = f"{registry.addr}/team/locked"
     assert f"pushed {ref}:1.0.0, {ref}:latest -> sha256:" in pushed.stdout
-    digest = pushed.stdout.rsplit("-> ", 1)[1].strip()
+    digest = re.search(r"-> (sha256:[0-9a-f]{64})", pushed.stdout).group(1)  # type: ignore[union-attr]
     # Only the pull address names the image locally; the push tags were dropped.
     tags = docker_client.images.get(f"{ref}:1.0.0").tags
     assert not any(t.startswith(registry.push_addr) for t in tags)
