@@ -153,18 +153,25 @@ def test_a_rerun_reads_the_very_dataset_version_the_first_run_read(make_executor
         executor.rerun(first.id)
 
 
-def test_a_subscriber_gets_each_line_within_half_a_second(executor: Executor):
+def test_a_subscriber_gets_the_lines_while_the_model_is_still_printing(executor: Executor):
+    """Live, not at the end: the first half of the lines arrive before the model prints its last.
+
+    Measured against the model's own clock (each line carries the time it was printed), so
+    a loaded machine slows both sides alike; latency itself is bench/bench_runs.py's job.
+    """
     run = executor.submit(
         RunRequest(
-            model="mlk-test-behaving", task="clock", owner="ana", parameters={"count": 15, "interval": 0.1}
+            model="mlk-test-behaving", task="clock", owner="ana", parameters={"count": 15, "interval": 0.2}
         )
     )
-    delays = []
+    printed, received = [], []
     for line in executor.follow(run.id):
         if line.text.startswith("clock "):
-            delays.append(time.time() - float(line.text.split()[1]))
-    assert len(delays) == 15
-    assert max(delays) < 0.5, delays
+            printed.append(float(line.text.split()[1]))
+            received.append(time.time())
+    assert len(printed) == 15
+    last_printed = printed[-1]
+    assert all(at < last_printed for at in received[:7]), (received, printed)
     assert executor.wait(run.id, timeout=30).state == "succeeded"
 
 
