@@ -26,7 +26,7 @@ import traitlets
 
 from mlrun_kernel.client import Client, Dataset, DatasetVersion
 from mlrun_kernel.spec.media import media_type_accepted
-from mlrun_kernel.widgets.common import Loading, Notice, client_or_default, safe_call
+from mlrun_kernel.widgets.common import Loading, Notice, apply_theme, client_or_default, safe_call
 from mlrun_kernel.widgets.upload import DatasetUpload
 
 
@@ -211,6 +211,7 @@ class DatasetPicker(v.Html):
     def __init__(
         self, client: Client | None = None, *, media_types: list[str] | None = None, label: str = "Dataset"
     ) -> None:
+        apply_theme()
         super().__init__(tag="div", class_="mlk-dataset-picker")
         self.client = client_or_default(client)
         self.media_types = list(media_types or [])

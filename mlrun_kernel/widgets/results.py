@@ -231,6 +231,12 @@ class PagedTable(ServerTable):
 # ---- the view ------------------------------------------------------------------------------
 
 
+def has_result(value: Any) -> bool:
+    """Whether ``_result.json`` holds something to show: ``{}``, ``[]`` or ``""`` is nothing,
+    but a ``0`` or a ``false`` a model returned is an answer."""
+    return value is not None and not (isinstance(value, (dict, list, str)) and not value)
+
+
 class ResultsView(v.Card):
     """Everything a run produced, shown by type; a failed run's reason and last log lines."""
 
@@ -275,7 +281,7 @@ class ResultsView(v.Card):
             parts.append(self._failure(run))
         if run.get("metrics"):
             parts.append(section("Metrics", self._metrics(run)))
-        if run.get("result") is not None:
+        if has_result(run.get("result")):
             parts.append(section("Result", self._tree(run["result"])))
         for output in run.get("outputs") or []:
             path, size = str(output["path"]), int(output["size"])

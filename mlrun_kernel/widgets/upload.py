@@ -31,7 +31,7 @@ import ipyvuetify as v
 import traitlets
 
 from mlrun_kernel.client import Client, Conflict, DatasetVersion, NotFound
-from mlrun_kernel.widgets.common import Notice, explain
+from mlrun_kernel.widgets.common import Notice, apply_theme, explain
 from mlrun_kernel.widgets.upload_vue import TEMPLATE
 
 DEFAULT_CHUNK_BYTES = 256 * 1024 * 1024  # one PATCH per 256 MiB; the service checkpoints within it
@@ -130,6 +130,7 @@ class DatasetUpload(v.VuetifyTemplate):
     result = traitlets.Unicode("").tag(sync=True)  # the plain-words line shown after a step
 
     def __init__(self, client: Client, **kwargs: Any) -> None:
+        apply_theme()
         self.notice = Notice()
         super().__init__(components={"mlk-notice": self.notice}, **kwargs)
         self.steps = UploadSteps(client)

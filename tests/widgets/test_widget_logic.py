@@ -10,7 +10,9 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from typing import Any
 
+import ipyvuetify as v
 import pytest
 
 from mlrun_kernel.client import InvalidRequest, NotFound, PermissionDenied, ServiceError, ServiceUnavailable
@@ -229,6 +231,29 @@ def test_metrics_carry_their_goal_and_a_result_is_a_tree() -> None:
     assert tree["children"][0]["children"][0]["children"][1] == {"id": "/a/b/1", "title": "1: 2"}
 
 
+def _headings(widget: Any) -> list[str]:
+    """The section titles (``h3``) inside a widget tree, as the page shows them."""
+    found: list[str] = []
+    if getattr(widget, "tag", None) == "h3":
+        found.append("".join(str(c) for c in widget.children))
+    for child in getattr(widget, "children", None) or []:
+        if not isinstance(child, str):
+            found += _headings(child)
+    return found
+
+
+def test_an_empty_result_shows_no_result_heading_but_a_zero_result_does() -> None:
+    from mlrun_kernel.client import Client
+    from mlrun_kernel.widgets.results import ResultsView
+
+    view = ResultsView("x", client=Client("http://127.0.0.1:9/services/models/", "t", timeout=2))
+    ended = {"state": "succeeded", "metrics": None, "outputs": []}
+    for empty in ({}, [], "", None):
+        assert "Result" not in _headings(v.Html(children=view._sections({**ended, "result": empty}))), empty
+    for answer in ({"score": 1}, [1], 0, False):
+        assert "Result" in _headings(v.Html(children=view._sections({**ended, "result": answer}))), answer
+
+
 def test_a_failed_run_says_why_in_plain_words() -> None:
     words = failure_words(
         {"state": "timed_out", "reason": "exceeded 600 s", "resources": {"timeout_seconds": 600}}
@@ -339,11 +364,11 @@ def test_two_runs_compare_by_parameter_pointer_and_metrics_side_by_side() -> Non
 
 
 def test_every_widget_wears_the_one_theme_and_fails_the_one_way_when_the_service_is_away() -> None:
-    import ipyvuetify as v
-
     from mlrun_kernel.client import Client
     from mlrun_kernel.widgets import ModelCard, ResultsView, RunHistory, RunLauncher, RunMonitor
     from mlrun_kernel.widgets.common import THEME
+    from mlrun_kernel.widgets.datasets import DatasetPicker
+    from mlrun_kernel.widgets.upload import DatasetUpload
 
     away = Client("http://127.0.0.1:9/services/models/", "t", timeout=2)
     for make in (ResultsView, RunMonitor, ModelCard):
@@ -351,6 +376,10 @@ def test_every_widget_wears_the_one_theme_and_fails_the_one_way_when_the_service
         widget = make("x", client=away)
         assert v.theme.themes.light.primary == THEME["primary"]
         assert widget.notice.explained.title.startswith("The model service cannot be reached")
+    for make_alone in (lambda: DatasetPicker(client=away), lambda: DatasetUpload(away)):
+        v.theme.themes.light.primary = "#000000"  # Vuetify's purple, as on a page with only this widget
+        make_alone()
+        assert v.theme.themes.light.primary == THEME["primary"]
     for widget in (RunHistory(client=away), RunLauncher("x", "t", client=away)):
         assert widget.notice.explained.title.startswith("The model service cannot be reached")
         assert "Traceback" not in repr(widget.get_state())
