@@ -168,6 +168,7 @@ from mlrun_kernel.hub.groups import (
 from mlrun_kernel.hub.kept import kept_secret
 from mlrun_kernel.hub.oauth import OAUTH_MODES, OAuthSettingsError, oauth_authenticator
 from mlrun_kernel.hub.roles import HUB_ADMIN_SCOPES, home_apps, landing_url, role_of
+from mlrun_kernel.hub.server_token import keep_service_scopes, quiet_service_scope_discards, server_token_asks
 
 c = get_config()  # noqa: F821 -- provided by traitlets when JupyterHub loads this file
 
@@ -435,27 +436,14 @@ if OPEN_ACCESS:
     c.JupyterHub.extra_user_scopes = set(GROUP_SCOPES["model-users"])
 
 
-def server_token_scopes(spawner):
-    """Scopes of JUPYTERHUB_API_TOKEN in a user's container, by the user's groups.
-
-    The default server scopes plus the model service's, as the user's groups
-    grant them: the default server token cannot reach services. JupyterHub
-    keeps only the scopes the user holds, so asking for more is never a leak.
-    """
-    # read:users!user: the server's guard and the apps' navigation bar read the
-    # user's own groups (mlrun_kernel.hub.guard), so a group change counts at once.
-    scopes = {"users:activity!user", "access:servers!server", "read:users!user"}
-    groups = {group.name for group in spawner.user.groups}
-    for group in groups & set(GROUP_SCOPES):
-        scopes.update(GROUP_SCOPES[group])
-    if OPEN_ACCESS:
-        scopes.update(GROUP_SCOPES["model-users"])
-    if spawner.user.admin:
-        scopes.update(GROUP_SCOPES["model-admins"])
-    return sorted(scopes)
-
-
-c.Spawner.server_token_scopes = server_token_scopes
+# The token of a user's container (JUPYTERHUB_API_TOKEN) asks for the server's own scopes and
+# every scope of the model service; the hub grants, at each request, the part the user's
+# groups give at that moment (mlrun_kernel/hub/server_token.py). An admin moving someone
+# between groups changes what their running server may do at its next request, with no
+# restart. (The hub keeps at spawn only what the user held then; the pre_spawn_hook below
+# puts the service scopes back on the token.)
+c.Spawner.server_token_scopes = server_token_asks
+quiet_service_scope_discards()
 
 # ---------------------------------------------------------------------------
 # Single-user servers: one Docker container per user, never with the Docker socket
@@ -527,6 +515,8 @@ async def landing_by_role(spawner):
     user = spawner.user
     role = role_of((group.name for group in user.groups), bool(user.admin))
     spawner.default_url = DEFAULT_URL or landing_url(role)
+    # The server's token may carry each service scope the user's groups give at any later request.
+    keep_service_scopes(spawner)
     # The server's guard asks the hub for the current role; this is its answer until then.
     spawner.environment = {**spawner.environment, "MLK_ROLE": role}
 

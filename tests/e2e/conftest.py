@@ -263,6 +263,9 @@ def up_hub(
         password="",
         MLK_AUTHENTICATOR="native",
         MLK_DEMO_ACCOUNTS="1",
+        # The service asks the hub about every token at every request, so a group change
+        # shows at the next request (the deployment's default keeps answers for 60 s).
+        MLK_AUTH_CACHE_SECONDS="0",
         MLK_REGISTRY_URL=registry_url,
         MLK_SINGLEUSER_IMAGE=singleuser_image,
     ) as started:

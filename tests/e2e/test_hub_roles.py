@@ -133,6 +133,47 @@ def test_moving_a_user_between_groups_changes_what_they_may_open_at_the_next_pag
         context.close()
 
 
+def server_token(docker_client: docker.DockerClient, hub: Hub, user: str) -> tuple[str, str]:
+    """The JUPYTERHUB_API_TOKEN of ``user``'s running container, and the container's id."""
+    container = docker_client.containers.get(hub.container_name(user))
+    env = dict(item.split("=", 1) for item in container.attrs["Config"]["Env"])
+    return env["JUPYTERHUB_API_TOKEN"], container.id
+
+
+def test_a_running_servers_token_gains_and_loses_expert_rights_at_its_next_request(
+    up_hub: Hub, docker_client: docker.DockerClient
+) -> None:
+    hub = up_hub
+    admin = admin_session(hub)
+    user = HubSession(hub, "demo-user", kept_password(hub, "demo-user"))
+    builds = f"{hub.service_url}api/builds"  # an expert-only action (custom:models:publish)
+    try:
+        user.spawn()
+        token, container_id = server_token(docker_client, hub, "demo-user")
+        headers = {"Authorization": f"token {token}"}
+        assert httpx.get(builds, headers=headers, timeout=30).status_code == 403
+
+        moved = admin.api("POST", "/groups/model-experts/users", json={"users": ["demo-user"]})
+        assert moved.status_code == 200, moved.text
+        # The same token of the same container, at its next request (the test hub's service
+        # keeps no cache of the hub's answers: MLK_AUTH_CACHE_SECONDS=0).
+        answer = httpx.get(builds, headers=headers, timeout=30)
+        assert answer.status_code == 200, answer.text
+        me = httpx.get(f"{hub.url}/hub/api/user", headers=headers, timeout=30).json()
+        assert "custom:models:publish" in me["scopes"] and "custom:models:admin" not in me["scopes"]
+
+        moved = admin.api("DELETE", "/groups/model-experts/users", json={"users": ["demo-user"]})
+        assert moved.status_code == 200, moved.text
+        assert httpx.get(builds, headers=headers, timeout=30).status_code == 403
+        # Still a model user: the everyday actions keep working with that token.
+        assert httpx.get(f"{hub.service_url}api/models", headers=headers, timeout=30).status_code == 200
+        assert server_token(docker_client, hub, "demo-user") == (token, container_id)
+    finally:
+        admin.api("DELETE", "/groups/model-experts/users", json={"users": ["demo-user"]})
+        admin.close()
+        user.close()
+
+
 def test_model_user_cannot_reach_the_admins_actions_or_another_users_server(up_hub: Hub) -> None:
     hub = up_hub
     expert = HubSession(hub, "demo-expert", kept_password(hub, "demo-expert"))
