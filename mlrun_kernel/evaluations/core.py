@@ -304,7 +304,7 @@ class Evaluations:
         self._collect(report)
         if self.submit is not None:
             self._schedules(report)
-            self._resolutions(report)
+        self._resolutions(report)  # with no way to queue a run, the comparison says so
         return report
 
     def _goals(self, model: str, ref: str | None) -> dict[str, str]:

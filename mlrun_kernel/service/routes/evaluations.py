@@ -58,13 +58,48 @@ ModelQuery = Annotated[str, Query(min_length=1, max_length=255, description="rep
 
 
 def make_evaluations(platform: Platform) -> Evaluations:
-    """The service's ``Evaluations``: runs through its executor, webhooks never to itself."""
+    """The service's ``Evaluations``: runs through its executor, webhooks never to itself.
+
+    A process with no executor (no engine here, beside a separate ``python -m
+    mlrun_kernel.runs``) still evaluates: its runs are validated and queued in the store by
+    a queue-only executor, and whichever executor is started picks them up. So the process
+    that sees a new version naming a fine-tune request resolves it and queues the
+    re-evaluation, whether or not it runs containers itself."""
     config = platform.config
     own = [config.url]  # every path of the service's own address is the service
     if config.public_url:
         own.append(config.public_url.rstrip("/") + config.prefix)
-    submit = platform.executor.submit if platform.executor is not None else None
+    executor = platform.executor if platform.executor is not None else _queue_only_executor(platform)
+    submit = executor.submit if executor is not None else None
     return Evaluations(platform.store, platform.datasets, submit=submit, own_urls=own)
+
+
+def _queue_only_executor(platform: Platform) -> Any:
+    """An ``Executor`` that only validates and queues (never started: no engine here)."""
+    try:
+        from mlrun_kernel.runs import Executor, run_settings
+        from mlrun_kernel.runs.backends.base import Backend
+
+        def no_engine(*args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("this process only queues runs; an executor with an engine runs them")
+
+        class NoEngine(Backend):
+            name = "none"
+            ping = pull = create = start = wait = logs = stop = remove = inspect = list_runs = staticmethod(
+                no_engine
+            )
+
+        root = run_settings().runs_dir or platform.config.data_dir / "runs"
+        return Executor(
+            platform.store,
+            backend=NoEngine(),
+            root=root,
+            registry=platform.registry_host,
+            datasets=platform.datasets,
+        )
+    except Exception as exc:
+        log.warning("evaluations cannot queue runs in this process: %s", exc)
+        return None
 
 
 def evaluations_of(request: Request) -> Evaluations:
