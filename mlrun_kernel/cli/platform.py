@@ -91,7 +91,10 @@ class Platform(Protocol):
     def submit(self, ask: RunAsk) -> dict[str, Any]: ...
     def runs(self, query: RunQuery) -> dict[str, Any]: ...
     def run(self, run_id: str) -> dict[str, Any]: ...
-    def logs(self, run_id: str, *, follow: bool) -> Iterator[dict[str, Any]]: ...
+    def log_batches(self, run_id: str, *, follow: bool) -> Iterator[list[dict[str, Any]]]:
+        """The run's log lines in the batches they arrive in (printed with one write each)."""
+        ...
+
     def wait(self, run_id: str, timeout: float | None = None) -> dict[str, Any]: ...
     def cancel(self, run_id: str) -> dict[str, Any]: ...
     def rerun(self, run_id: str, *, reuse: bool) -> dict[str, Any]: ...
@@ -247,15 +250,25 @@ class Embedded:
 
         return public_record(self._executor.get(run_id))
 
-    def logs(self, run_id: str, *, follow: bool) -> Iterator[dict[str, Any]]:
-        lines = self._executor.follow(run_id) if follow else self._executor.logs(run_id)
-        for line in lines:
-            yield {
-                "seq": line.seq,
-                "at": to_jsonable_python(line.at),
-                "stream": line.stream,
-                "text": line.text,
-            }
+    def log_batches(self, run_id: str, *, follow: bool) -> Iterator[list[dict[str, Any]]]:
+        if follow:
+            batches: Iterator[list[Any]] = self._executor.follow_batches(run_id)
+        else:
+            batches = self._stored_pages(run_id)
+        for lines in batches:
+            yield [
+                {"seq": line.seq, "at": to_jsonable_python(line.at), "stream": line.stream, "text": line.text}
+                for line in lines
+            ]
+
+    def _stored_pages(self, run_id: str, page: int = 10_000) -> Iterator[list[Any]]:
+        """The whole stored log, a page at a time (not just its first page)."""
+        after = 0
+        while lines := self._executor.logs(run_id, after=after, limit=page):
+            yield lines
+            if len(lines) < page:
+                return
+            after = lines[-1].seq
 
     def wait(self, run_id: str, timeout: float | None = None) -> dict[str, Any]:
         from mlrun_kernel.runs.record import public_record
@@ -372,14 +385,15 @@ class Remote:
     def run(self, run_id: str) -> dict[str, Any]:
         return dict(self.client.get_run(run_id))
 
-    def logs(self, run_id: str, *, follow: bool) -> Iterator[dict[str, Any]]:
-        if follow:
-            yield from (dict(line) for line in self.client.follow_logs(run_id))
+    def log_batches(self, run_id: str, *, follow: bool) -> Iterator[list[dict[str, Any]]]:
+        if follow:  # the stream hands over one line per event
+            yield from ([dict(line)] for line in self.client.follow_logs(run_id))
             return
         after = 0
         while True:
             page = self.client.run_logs(run_id, after=after, limit=1000)
-            yield from (dict(line) for line in page)
+            if page:
+                yield [dict(line) for line in page]
             if len(page) < 1000:
                 return
             after = page[-1]["seq"]

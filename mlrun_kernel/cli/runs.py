@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import sys
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -138,8 +140,8 @@ def _carry_out(platform: Platform, run: dict[str, Any], args: argparse.Namespace
         try:
             print(f"run {run['id']}: {run['model']}@{run['digest'][:19]} {run['task']}", flush=True)
             if args.follow:
-                for line in platform.logs(run["id"], follow=True):
-                    print(line["text"], flush=True)
+                for lines in platform.log_batches(run["id"], follow=True):
+                    _write_lines(line["text"] for line in lines)
             final = platform.wait(run["id"])
         except KeyboardInterrupt:
             platform.cancel(run["id"])
@@ -244,10 +246,18 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_logs(args: argparse.Namespace) -> int:
-    for line in open_platform().logs(args.run_id, follow=args.follow):
-        stamp = f"{line['at']} " if args.timestamps else ""
-        print(f"{stamp}{line['text']}", flush=True)
+    for lines in open_platform().log_batches(args.run_id, follow=args.follow):
+        if args.timestamps:
+            _write_lines(f"{line['at']} {line['text']}" for line in lines)
+        else:
+            _write_lines(line["text"] for line in lines)
     return 0
+
+
+def _write_lines(texts: Iterable[str]) -> None:
+    """One write and one flush per batch: a flood of lines is not a flood of syscalls."""
+    sys.stdout.write("".join(f"{text}\n" for text in texts))
+    sys.stdout.flush()
 
 
 CANCEL_WAIT_SECONDS = 60.0

@@ -290,6 +290,14 @@ class Executor:
 
     def follow(self, run_id: str, *, after: int = 0, poll: float = 0.25) -> Iterator[RunLogEntry]:
         """Every log line from ``after`` on, live, until the run ends."""
+        for lines in self.follow_batches(run_id, after=after, poll=poll):
+            yield from lines
+
+    def follow_batches(
+        self, run_id: str, *, after: int = 0, poll: float = 0.25
+    ) -> Iterator[builtins.list[RunLogEntry]]:
+        """The lines of :meth:`follow` as they are read, a batch at a time, so that a
+        printer can write and flush once per batch instead of once per line."""
         sub = self.hub.subscribe(run_id)  # wakes us when this process's recorder writes
         last, batch = after, 10_000
         try:
@@ -300,9 +308,9 @@ class Executor:
                     raise RunNotFound(run_id)
                 ended = RunState(state).terminal  # the log is complete before a run ends
                 lines = stored_lines(self.store, run_id, after=last, limit=batch)
-                for entry in lines:
-                    last = entry.seq
-                    yield entry
+                if lines:
+                    last = lines[-1].seq
+                    yield lines
                 if len(lines) == batch:
                     continue
                 if ended:

@@ -435,3 +435,40 @@ def test_migration_0005_gives_runs_their_log_file_and_keeps_older_logs(store_url
         assert [(e.seq, e.text) for e in stored_lines(store, "old")] == [(1, "kept")]
     finally:
         store.close()
+
+
+@pytest.mark.docker
+@pytest.mark.registry
+def test_mlk_run_follow_and_mlk_runs_logs_print_every_line_of_a_long_log_once_in_order(
+    tmp_path: Path, registry_url: str, test_models
+):
+    """``--follow`` prints the lines in batches (one write each) and ``mlk runs logs`` pages through
+    the whole stored log: before, the embedded ``runs logs`` stopped at the first 10,000 lines."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLK_") and k != "JUPYTERHUB_API_TOKEN"}
+    env |= {
+        "MLK_DATA_DIR": str(tmp_path / "data"),
+        "MLK_DATABASE_URL": f"sqlite:///{tmp_path / 'data' / 'store.sqlite'}",
+        "MLK_REGISTRY_URL": registry_url,
+    }
+    (tmp_path / "data").mkdir()
+    count = 25_000
+    expected = [f"line {i}" for i in range(count)]
+    followed = subprocess.run(
+        [MLK, "run", "mlk-test-flood", "--task", "flood", "--param", f"count={count}", "--follow"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert followed.returncode == 0, followed.stderr
+    out = followed.stdout.splitlines()
+    run_id = out[0].split()[1].rstrip(":")
+    assert [line for line in out if line.startswith("line ")] == expected
+    stored = subprocess.run(
+        [MLK, "runs", "logs", run_id], env=env, capture_output=True, text=True, timeout=120, check=True
+    )
+    assert stored.stdout.splitlines() == expected
+    stamped = subprocess.run(
+        [MLK, "runs", "logs", run_id, "-t"], env=env, capture_output=True, text=True, timeout=120, check=True
+    )
+    assert [line.split(" ", 1)[1] for line in stamped.stdout.splitlines()] == expected
