@@ -218,9 +218,18 @@ class Evaluations:
                 group = self.setup(model).experts_group
             except NotFound:
                 group = self.settings.eval_experts_group
-        info = req.create_request(self.store, self.datasets, by, model, experts_group=group, **fields)
-        self.notifier.publish("request.opened", {"request": plain(info)}, request_id=info.id)
-        return info
+        announce = self._announce("request.opened")
+        return req.create_request(
+            self.store, self.datasets, by, model, experts_group=group, announce=announce, **fields
+        )
+
+    def _announce(self, event: str) -> req.Announce:
+        """The request's notification, written to the outbox in the transaction that changes it."""
+
+        def announce(s: Any, info: RequestInfo) -> None:
+            self.notifier.enqueue(s, event, {"request": plain(info)}, request_id=info.id)
+
+        return announce
 
     def requests(self, who: Principal, **filters: Any) -> list[RequestInfo]:
         return req.list_requests(self.store, who, **filters)
@@ -229,14 +238,10 @@ class Evaluations:
         return req.get_request(self.store, who, request_id)
 
     def acknowledge(self, who: Principal, request_id: str) -> RequestInfo:
-        info = req.acknowledge(self.store, who, request_id)
-        self.notifier.publish("request.acknowledged", {"request": plain(info)}, request_id=info.id)
-        return info
+        return req.acknowledge(self.store, who, request_id, self._announce("request.acknowledged"))
 
     def close(self, who: Principal, request_id: str, reason: str) -> RequestInfo:
-        info = req.close(self.store, who, request_id, reason)
-        self.notifier.publish("request.closed", {"request": plain(info)}, request_id=info.id)
-        return info
+        return req.close(self.store, who, request_id, reason, self._announce("request.closed"))
 
     # ------------------------------------------------------------------ webhooks
 
@@ -343,12 +348,11 @@ class Evaluations:
                     row.state, row.reason = "failed", run.reason or f"the evaluate run {run.state}"
                     raised, cleared = [], []
                 info = evaluation_info(row)
+                for kind, flags in (("flag.raised", raised), ("flag.cleared", cleared)):
+                    for flag in flags:  # announced in the transaction that raises or clears it
+                        self.notifier.enqueue(s, kind, {"flag": plain(flag), "evaluation": plain(info)})
             report.finished.append(evaluation_id)
-            for flag in raised:
-                report.raised.append(flag.id)
-                self.notifier.publish("flag.raised", {"flag": plain(flag), "evaluation": plain(info)})
-            for flag in cleared:
-                self.notifier.publish("flag.cleared", {"flag": plain(flag), "evaluation": plain(info)})
+            report.raised += [flag.id for flag in raised]
             if info.trigger == "resolution" and info.request_id:
                 self._attach_comparison(info)
 
@@ -406,7 +410,7 @@ class Evaluations:
             if evaluation_id is not None:
                 row.resolution_evaluation_id = evaluation_id
             info = request_info(row)
-        self.notifier.publish("request.resolved", {"request": plain(info)}, request_id=request_id)
+            self.notifier.enqueue(s, "request.resolved", {"request": plain(info)}, request_id=request_id)
 
     def _attach_comparison(self, after_info: EvaluationInfo) -> None:
         assert after_info.request_id is not None

@@ -5,11 +5,16 @@
 - :func:`sign` is the ``X-MLK-Signature-256`` header: ``sha256=`` + HMAC-SHA256 of the raw
   body with the webhook's secret, as GitHub signs its deliveries. Receivers recompute it
   over the bytes they got and compare in constant time.
-- :class:`Notifier` delivers each event in a thread of its own (the caller never waits on a
-  receiver), to every webhook with retries and a doubling backoff (a 4xx other than 408/429
-  is final), and to the configured mailbox over SMTP (STARTTLS, login). Every attempt is a
-  row of ``notification_deliveries``; an event lost to a process exit mid-retry stays
-  visible there as attempts that never succeeded.
+- :class:`Notifier` writes each event to the outbox (``notification_outbox``, one row per
+  webhook and one for the mailbox) in the same transaction as the event itself, and its
+  sender thread delivers the rows: to every webhook with retries and a doubling backoff (a
+  4xx other than 408/429 is final), and to the configured mailbox over SMTP (STARTTLS,
+  login). A row is claimed with a lease by one ``UPDATE ... WHERE`` that one process wins,
+  so two service processes never send it twice; a service killed mid-retry leaves its rows
+  pending, and the next one to start sends them. Every attempt is a row of
+  ``notification_deliveries``. Delivery is at least once: a process killed between a
+  receiver's 2xx and marking the row done sends it again (receivers dedupe on
+  ``X-MLK-Delivery``).
 """
 
 from __future__ import annotations
@@ -19,24 +24,29 @@ import hmac
 import ipaddress
 import json
 import logging
+import os
 import secrets
 import smtplib
+import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import event as sa_event
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
 
 from mlrun_kernel.evaluations.errors import InvalidSetting, NotFound
 from mlrun_kernel.evaluations.records import DeliveryInfo, WebhookInfo, delivery_info, webhook_info
 from mlrun_kernel.evaluations.settings import EvaluationSettings
 from mlrun_kernel.store import Store
-from mlrun_kernel.store.models import EvaluationWebhook, NotificationDelivery
+from mlrun_kernel.store.models import EvaluationWebhook, NotificationDelivery, NotificationOutbox
 from mlrun_kernel.store.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -44,6 +54,8 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-MLK-Signature-256"
 EVENT_HEADER = "X-MLK-Event"
 DELIVERY_HEADER = "X-MLK-Delivery"
+POLL_SECONDS = 2.0
+"""How often a sender looks for rows other processes wrote (its own wake it at once)."""
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 
 
@@ -165,60 +177,222 @@ def _text(event: str, payload: dict[str, Any]) -> tuple[str, str]:
 
 
 class Notifier:
-    """Delivers events to the stored webhooks and the configured mailbox, in the background."""
+    """The outbox's writer and its sender; see the module docstring.
+
+    ``enqueue(s, ...)`` adds an event's rows in the caller's session (the event's own
+    transaction); ``publish(...)`` does it in a session of its own. The sender is one
+    thread per process (``start``; ``publish`` starts it too) that claims due rows with a
+    lease, makes one attempt each, and marks them done or due again after a doubling wait.
+    """
 
     def __init__(
         self,
         store: Store,
         settings: EvaluationSettings,
         *,
-        sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
+        name: str | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
-        self._sleep = sleep
         self._transport = transport
-        self._threads: list[threading.Thread] = []
+        self.name = name or f"{socket.gethostname()[:40]}-{os.getpid()}-{secrets.token_hex(3)}"
+        """Who holds a claim: this process's sender."""
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def publish(self, event: str, payload: dict[str, Any], *, request_id: str | None = None) -> str:
-        """Start delivering ``event``; its id (``X-MLK-Delivery``). Returns at once."""
+    @property
+    def lease_seconds(self) -> float:
+        """How long a claim holds: longer than one attempt can take."""
+        return 3 * self.settings.eval_webhook_timeout_seconds + 5
+
+    # ---------------------------------------------------------------- the writer
+
+    def enqueue(
+        self, s: Session, event: str, payload: dict[str, Any], *, request_id: str | None = None
+    ) -> str:
+        """Add ``event``'s outbox rows (one per webhook, one for the mailbox) in session ``s``;
+        its id (``X-MLK-Delivery``). They are sent once ``s`` commits."""
         event_id = secrets.token_hex(8)
-        body = {"id": event_id, "event": event, "at": utcnow().isoformat(), **payload}
-        thread = threading.Thread(
-            target=self._deliver,
-            args=(event_id, event, body, request_id),
-            name=f"mlk-notify-{event_id}",
-            daemon=True,
+        body = json.loads(
+            json.dumps({"id": event_id, "event": event, "at": utcnow().isoformat(), **payload}, default=str)
         )
-        with self._lock:
-            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
-        thread.start()
+        now = utcnow()
+        rows = [
+            NotificationOutbox(
+                event_id=event_id, event=event, request_id=request_id, channel="webhook",
+                target=w.url, webhook_id=w.id, body=body, next_attempt_at=now, created_at=now,
+            )
+            for w in s.scalars(select(EvaluationWebhook).order_by(EvaluationWebhook.id))
+        ]  # fmt: skip
+        if self.settings.smtp_host and self.settings.mail_recipients:
+            rows.append(
+                NotificationOutbox(
+                    event_id=event_id, event=event, request_id=request_id, channel="email",
+                    target="mail", body=body, next_attempt_at=now, created_at=now,
+                )
+            )  # fmt: skip
+        s.add_all(rows)
+        if rows:
+            sa_event.listen(s, "after_commit", lambda _s: self._started().wake(), once=True)
         return event_id
 
-    def wait(self, timeout: float = 60.0) -> bool:
-        """Wait for deliveries under way (tests, the CLI before it exits); True when all ended."""
-        deadline = time.monotonic() + timeout
+    def publish(self, event: str, payload: dict[str, Any], *, request_id: str | None = None) -> str:
+        """Write ``event`` to the outbox in a transaction of its own; returns at once."""
+        with self.store.session() as s:
+            return self.enqueue(s, event, payload, request_id=request_id)
+
+    # ---------------------------------------------------------------- the sender
+
+    def start(self) -> Notifier:
+        """Start this process's sender (at service start: it resends what a dead one left)."""
         with self._lock:
-            threads = list(self._threads)
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        return not any(t.is_alive() for t in threads)
+            if self._thread is None or not self._thread.is_alive():
+                self._stop.clear()
+                self._thread = threading.Thread(target=self._loop, name="mlk-notify", daemon=True)
+                self._thread.start()
+        return self
 
-    # ---------------------------------------------------------------- delivery
+    def _started(self) -> Notifier:
+        return self.start()
 
-    def _deliver(self, event_id: str, event: str, body: dict[str, Any], request_id: str | None) -> None:
-        try:
-            with self.store.session() as s:
-                hooks = [(w.url, w.secret) for w in s.scalars(select(EvaluationWebhook))]
-            raw = json.dumps(body, default=str, sort_keys=True).encode()
-            for url, secret in hooks:
-                self._webhook(event_id, event, request_id, url, secret, raw)
-            if self.settings.smtp_host and self.settings.mail_recipients:
-                self._email(event_id, event, request_id, body)
-        except Exception:  # a thread's last line: say what failed in the log
-            log.exception("delivering %s %s failed", event, event_id)
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def pending(self) -> int:
+        """Rows still to be sent (by any process)."""
+        with self.store.session() as s:
+            return int(
+                s.scalar(
+                    select(func.count())
+                    .select_from(NotificationOutbox)
+                    .where(NotificationOutbox.state == "pending")
+                )
+                or 0
+            )
+
+    def wait(self, timeout: float = 60.0) -> bool:
+        """Wait until the outbox has nothing pending (tests, the CLI before it exits)."""
+        self.start()
+        deadline = time.monotonic() + timeout
+        while self.pending():
+            if time.monotonic() > deadline:
+                return False
+            self._wake.set()
+            time.sleep(0.05)
+        return True
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                sent = self.deliver_due()
+            except Exception:  # the sender must outlive one bad round; the log has the trace
+                log.exception("the notification sender failed a round; retrying")
+                sent = 0
+            if not sent:
+                self._wake.wait(self._next_wait())
+
+    def _next_wait(self) -> float:
+        """Until the next row is due (at most POLL_SECONDS: other processes add rows too)."""
+        with self.store.session() as s:
+            due = s.scalar(
+                select(func.min(NotificationOutbox.next_attempt_at)).where(
+                    NotificationOutbox.state == "pending"
+                )
+            )
+        if due is None:
+            return POLL_SECONDS
+        return max(0.01, min(POLL_SECONDS, (due - utcnow()).total_seconds()))
+
+    def deliver_due(self, limit: int = 50) -> int:
+        """Claim and attempt each due row once; how many attempts were made."""
+        now = utcnow()
+        with self.store.session() as s:
+            ids = list(
+                s.scalars(
+                    select(NotificationOutbox.id)
+                    .where(
+                        NotificationOutbox.state == "pending",
+                        NotificationOutbox.next_attempt_at <= now,
+                        or_(
+                            NotificationOutbox.claimed_until.is_(None), NotificationOutbox.claimed_until < now
+                        ),
+                    )
+                    .order_by(NotificationOutbox.id)
+                    .limit(limit)
+                )
+            )
+        made = 0
+        for outbox_id in ids:
+            if self._claim(outbox_id):
+                self._attempt(outbox_id)
+                made += 1
+        return made
+
+    def _claim(self, outbox_id: int) -> bool:
+        """One UPDATE that only one process wins: the row is ours until the lease runs out."""
+        now = utcnow()
+        with self.store.session() as s:
+            won = s.execute(
+                update(NotificationOutbox)
+                .where(
+                    NotificationOutbox.id == outbox_id,
+                    NotificationOutbox.state == "pending",
+                    or_(NotificationOutbox.claimed_until.is_(None), NotificationOutbox.claimed_until < now),
+                )
+                .values(claimed_by=self.name, claimed_until=now + timedelta(seconds=self.lease_seconds))
+                .execution_options(synchronize_session=False)
+            )
+            return bool(won.rowcount == 1)  # type: ignore[attr-defined]
+
+    def _attempt(self, outbox_id: int) -> None:
+        with self.store.session() as s:
+            row = s.get(NotificationOutbox, outbox_id)
+            assert row is not None
+            channel, target, body, attempt = row.channel, row.target, row.body, row.attempts + 1
+            event_id, event, request_id = row.event_id, row.event, row.request_id
+            hook = s.get(EvaluationWebhook, row.webhook_id) if row.webhook_id is not None else None
+            secret = hook.secret if hook is not None else None
+        outcome: tuple[bool, int | None, str | None, bool]
+        if channel == "webhook" and secret is None:
+            outcome = (False, None, "the webhook was removed", True)
+        elif channel == "webhook":
+            assert secret is not None
+            outcome = self._post(event_id, event, target, secret, body)
+        else:
+            target = self._mail_target()
+            outcome = self._send_mail(event, body)
+        ok, status, error, final = outcome
+        self._log(event_id, event, request_id, channel, target, attempt, ok, status, error)
+        now = utcnow()
+        values: dict[str, Any] = {"attempts": attempt, "claimed_by": None, "claimed_until": None}
+        if ok:
+            values.update(state="done", done_at=now, last_error=None)
+        elif final or attempt >= self.settings.eval_webhook_attempts:
+            values.update(state="failed", done_at=now, last_error=error)
+            log.warning(
+                "%s to %s gave up on %s after %d attempts: %s", channel, target, event, attempt, error
+            )
+        else:
+            wait = self.settings.eval_webhook_backoff_seconds * 2 ** (attempt - 1)
+            values.update(next_attempt_at=now + timedelta(seconds=wait), last_error=error)
+        with self.store.session() as s:
+            s.execute(
+                update(NotificationOutbox)
+                .where(NotificationOutbox.id == outbox_id, NotificationOutbox.claimed_by == self.name)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
 
     def _log(
         self,
@@ -247,9 +421,11 @@ class Notifier:
                 )
             )
 
-    def _webhook(
-        self, event_id: str, event: str, request_id: str | None, url: str, secret: str, raw: bytes
-    ) -> None:
+    def _post(
+        self, event_id: str, event: str, url: str, secret: str, body: dict[str, Any]
+    ) -> tuple[bool, int | None, str | None, bool]:
+        """One webhook attempt: (ok, status, error, final); a 4xx but 408/429 is final."""
+        raw = json.dumps(body, default=str, sort_keys=True).encode()
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "mlrun-kernel-webhooks",
@@ -257,33 +433,28 @@ class Notifier:
             DELIVERY_HEADER: event_id,
             SIGNATURE_HEADER: sign(secret, raw),
         }
-        wait = self.settings.eval_webhook_backoff_seconds
-        attempts = self.settings.eval_webhook_attempts
-        with httpx.Client(
-            timeout=self.settings.eval_webhook_timeout_seconds, transport=self._transport
-        ) as http:
-            for attempt in range(1, attempts + 1):
-                status: int | None = None
-                error: str | None = None
-                try:
-                    response = http.post(url, content=raw, headers=headers)
-                    status = response.status_code
-                    if response.is_success:
-                        self._log(event_id, event, request_id, "webhook", url, attempt, True, status)
-                        return
-                    error = f"answered {status}: {response.text[:200]}"
-                except httpx.HTTPError as exc:
-                    error = f"{type(exc).__name__}: {exc}"
-                self._log(event_id, event, request_id, "webhook", url, attempt, False, status, error)
-                final = status is not None and 400 <= status < 500 and status not in (408, 429)
-                if final or attempt == attempts:
-                    log.warning("webhook %s gave up on %s after %d attempts: %s", url, event, attempt, error)
-                    return
-                self._sleep(wait)
-                wait *= 2
+        try:
+            with httpx.Client(
+                timeout=self.settings.eval_webhook_timeout_seconds, transport=self._transport
+            ) as http:
+                response = http.post(url, content=raw, headers=headers)
+        except httpx.HTTPError as exc:
+            return False, None, f"{type(exc).__name__}: {exc}", False
+        status = response.status_code
+        if response.is_success:
+            return True, status, None, False
+        final = 400 <= status < 500 and status not in (408, 429)
+        return False, status, f"answered {status}: {response.text[:200]}", final
 
-    def _email(self, event_id: str, event: str, request_id: str | None, body: dict[str, Any]) -> None:
+    def _mail_target(self) -> str:
         cfg = self.settings
+        return f"smtp://{cfg.smtp_host}:{cfg.smtp_port} -> {', '.join(cfg.mail_recipients)}"
+
+    def _send_mail(self, event: str, body: dict[str, Any]) -> tuple[bool, int | None, str | None, bool]:
+        """One e-mail attempt: (ok, None, error, final); a refused login is final."""
+        cfg = self.settings
+        if not (cfg.smtp_host and cfg.mail_recipients):
+            return False, None, "no SMTP server or recipients are configured any more", True
         subject, text = _text(event, body)
         message = EmailMessage()
         message["From"] = cfg.smtp_from
@@ -291,38 +462,21 @@ class Notifier:
         message["Subject"] = subject
         message["X-MLK-Event"] = event
         message.set_content(text)
-        target = f"smtp://{cfg.smtp_host}:{cfg.smtp_port} -> {', '.join(cfg.mail_recipients)}"
-        wait = cfg.eval_webhook_backoff_seconds
-        for attempt in range(1, cfg.eval_webhook_attempts + 1):
-            try:
-                with smtplib.SMTP(
-                    str(cfg.smtp_host), cfg.smtp_port, timeout=cfg.eval_webhook_timeout_seconds
-                ) as smtp:
+        try:
+            with smtplib.SMTP(
+                str(cfg.smtp_host), cfg.smtp_port, timeout=cfg.eval_webhook_timeout_seconds
+            ) as smtp:
+                smtp.ehlo()
+                if cfg.smtp_starttls:
+                    context = ssl.create_default_context(
+                        cafile=str(cfg.smtp_ca_file) if cfg.smtp_ca_file else None
+                    )
+                    smtp.starttls(context=context)
                     smtp.ehlo()
-                    if cfg.smtp_starttls:
-                        context = ssl.create_default_context(
-                            cafile=str(cfg.smtp_ca_file) if cfg.smtp_ca_file else None
-                        )
-                        smtp.starttls(context=context)
-                        smtp.ehlo()
-                    if cfg.smtp_user:
-                        smtp.login(cfg.smtp_user, cfg.smtp_password or "")
-                    smtp.send_message(message)
-                self._log(event_id, event, request_id, "email", target, attempt, True)
-                return
-            except (OSError, smtplib.SMTPException) as exc:
-                self._log(
-                    event_id,
-                    event,
-                    request_id,
-                    "email",
-                    target,
-                    attempt,
-                    False,
-                    error=f"{type(exc).__name__}: {exc}",
-                )
-                if isinstance(exc, smtplib.SMTPAuthenticationError) or attempt == cfg.eval_webhook_attempts:
-                    log.warning("e-mail of %s gave up after %d attempts: %s", event, attempt, exc)
-                    return
-                self._sleep(wait)
-                wait *= 2
+                if cfg.smtp_user:
+                    smtp.login(cfg.smtp_user, cfg.smtp_password or "")
+                smtp.send_message(message)
+        except (OSError, smtplib.SMTPException) as exc:
+            final = isinstance(exc, smtplib.SMTPAuthenticationError)
+            return False, None, f"{type(exc).__name__}: {exc}", final
+        return True, None, None, False

@@ -12,6 +12,7 @@ belong to (``experts_group``, by default ``model-experts``).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +34,11 @@ EVIDENCE_EVALUATIONS = 10
 
 def new_request_id() -> str:
     return f"ftr-{secrets.token_hex(6)}"
+
+
+Announce = Callable[[Any, RequestInfo], None]
+"""Called in the session that changes a request, with its new record: the outbox row of
+its notification is written in the same transaction (``Notifier.enqueue``)."""
 
 
 def may_see(who: Principal, request: FineTuneRequest | RequestInfo) -> bool:
@@ -86,6 +92,7 @@ def create_request(
     experts_group: str,
     flag_id: int | None = None,
     attach: list[str] | None = None,
+    announce: Announce | None = None,
 ) -> RequestInfo:
     """Open a request; check everything first, then share the new data, then store."""
     text = (reason or "").strip()
@@ -136,7 +143,10 @@ def create_request(
         )
         s.add(row)
         s.flush()
-        return request_info(row)
+        created = request_info(row)
+        if announce is not None:
+            announce(s, created)
+        return created
 
 
 def list_requests(
@@ -171,7 +181,9 @@ def get_request(store: Store, who: Principal, request_id: str) -> RequestInfo:
         return request_info(_visible(s, who, request_id))
 
 
-def acknowledge(store: Store, who: Principal, request_id: str) -> RequestInfo:
+def acknowledge(
+    store: Store, who: Principal, request_id: str, announce: Announce | None = None
+) -> RequestInfo:
     with store.session() as s:
         row = _visible(s, who, request_id, lock=True)
         if row.state != "open":
@@ -183,10 +195,15 @@ def acknowledge(store: Store, who: Principal, request_id: str) -> RequestInfo:
             now,
             now,
         )
-        return request_info(row)
+        info = request_info(row)
+        if announce is not None:
+            announce(s, info)
+        return info
 
 
-def close(store: Store, who: Principal, request_id: str, reason: str) -> RequestInfo:
+def close(
+    store: Store, who: Principal, request_id: str, reason: str, announce: Announce | None = None
+) -> RequestInfo:
     text = (reason or "").strip()
     if not text:
         raise InvalidSetting(
@@ -199,7 +216,10 @@ def close(store: Store, who: Principal, request_id: str, reason: str) -> Request
         now = utcnow()
         row.state, row.closed_by, row.closed_at, row.updated_at = "closed", who.name, now, now
         row.close_reason = text[:MAX_REASON]
-        return request_info(row)
+        info = request_info(row)
+        if announce is not None:
+            announce(s, info)
+        return info
 
 
 def resolving_versions(store: Store) -> list[tuple[str, str, str | None]]:

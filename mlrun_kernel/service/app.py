@@ -135,6 +135,7 @@ def create_app(
         if platform.executor is not None and config.run_executor and executor is None:
             await in_waiting_thread(platform.executor.start)
             started_executor = True
+        evaluations.notifier.start()  # and resends what a stopped service left in the outbox
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(platform.catalog.run)
             tasks.start_soon(evaluation_routes.keep_evaluating, evaluations)
@@ -147,6 +148,7 @@ def create_app(
                 if started_executor and platform.executor is not None:
                     await in_waiting_thread(platform.executor.stop)
                 await platform.auth.aclose()
+                await in_waiting_thread(evaluations.notifier.stop)
                 if builds is not None:
                     await in_waiting_thread(builds.stop)
 

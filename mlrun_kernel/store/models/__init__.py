@@ -29,6 +29,7 @@ from mlrun_kernel.store.models.evaluations import (
     ModelFlag,
     NotificationDelivery,
 )
+from mlrun_kernel.store.models.outbox import NotificationOutbox
 from mlrun_kernel.store.models.runs import Run, RunEvent, RunExecutor, RunLogLine
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "ModelFlag",
     "ModelVersion",
     "NotificationDelivery",
+    "NotificationOutbox",
     "Repository",
     "Run",
     "RunEvent",
