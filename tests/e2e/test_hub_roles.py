@@ -106,33 +106,6 @@ def test_admin_lands_in_the_gallery_with_the_admin_panel_one_click_away(
     assert page.locator("#mlk-app-lab").count() == 1
 
 
-@pytest.mark.browser
-def test_moving_a_user_between_groups_changes_what_they_may_open_at_the_next_page_load(
-    up_hub: Hub, browser, screenshots: Path
-) -> None:
-    hub = up_hub
-    admin = admin_session(hub)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    try:
-        sign_in(page, hub, "demo-user")
-        page.wait_for_url(f"**/user/demo-user/{GALLERY}", timeout=120_000)
-        assert page.goto(f"{hub.url}/user/demo-user/lab").status == 403
-
-        moved = admin.api("POST", "/groups/model-experts/users", json={"users": ["demo-user"]})
-        assert moved.status_code == 200, moved.text
-        # The same server, no restart: the guard asks the hub at the next page load.
-        time.sleep(3.5)  # the guard's few seconds of cache (ROLE_TTL_SECONDS), not a timing assertion
-        response = page.goto(f"{hub.url}/user/demo-user/lab/tree/notebooks")
-        assert response is not None and response.status == 200
-        page.get_by_text("write-a-model-manifest.ipynb").first.wait_for(timeout=90_000)
-        page.screenshot(path=str(screenshots / "roles-promoted-user-lab.png"))
-    finally:
-        admin.api("DELETE", "/groups/model-experts/users", json={"users": ["demo-user"]})
-        admin.close()
-        context.close()
-
-
 def server_token(docker_client: docker.DockerClient, hub: Hub, user: str) -> tuple[str, str]:
     """The JUPYTERHUB_API_TOKEN of ``user``'s running container, and the container's id."""
     container = docker_client.containers.get(hub.container_name(user))
@@ -172,6 +145,90 @@ def test_a_running_servers_token_gains_and_loses_expert_rights_at_its_next_reque
         admin.api("DELETE", "/groups/model-experts/users", json={"users": ["demo-user"]})
         admin.close()
         user.close()
+
+
+def group_members(admin: HubSession, group: str) -> set[str]:
+    answer = admin.api("GET", f"/groups/{group}")
+    assert answer.status_code == 200, answer.text
+    return set(answer.json()["users"])
+
+
+def move_in_admin_panel(
+    page: Any, hub: Hub, admin: HubSession, user: str, group: str, join: bool, shots: Path, name: str
+) -> None:
+    """Add ``user`` to ``group`` (or take them out) by clicking in the hub's admin panel,
+    a screenshot at each step (``<name>-1-groups.png`` ...); back once the hub has it."""
+    page.goto(f"{hub.url}/hub/admin")
+    page.get_by_role("button", name="Manage Groups").click()
+    page.get_by_role("link", name=group, exact=True).wait_for(timeout=30_000)
+    page.screenshot(path=str(shots / f"{name}-1-groups.png"), full_page=True)
+    page.get_by_role("link", name=group, exact=True).click()
+    page.locator("#username-input").wait_for(timeout=30_000)
+    page.screenshot(path=str(shots / f"{name}-2-group-page.png"), full_page=True)
+    if join:
+        page.fill("#username-input", user)
+        page.click("#validate-user")
+        page.locator(".users-container .item.selected", has_text=user).wait_for(timeout=30_000)
+    else:
+        member = page.locator(".users-container .item.selected").filter(has_text=user)
+        member.click()
+        member.wait_for(state="detached", timeout=30_000)
+    page.screenshot(path=str(shots / f"{name}-3-{'added' if join else 'removed'}.png"), full_page=True)
+    page.click("#submit")
+    deadline = time.monotonic() + 30
+    while (user in group_members(admin, group)) != join:
+        assert time.monotonic() < deadline, f"Apply in the admin panel did not move {user} ({group})"
+        time.sleep(0.3)
+    page.screenshot(path=str(shots / f"{name}-4-applied.png"), full_page=True)
+
+
+@pytest.mark.browser
+def test_admin_moves_a_user_between_groups_by_clicks_and_their_rights_change_at_the_next_request(
+    up_hub: Hub, browser, docker_client: docker.DockerClient, screenshots: Path
+) -> None:
+    hub = up_hub
+    admin = admin_session(hub)  # reads the groups back; every move is a click in the panel
+    admin_context = browser.new_context(viewport={"width": 1280, "height": 900})
+    user_context = browser.new_context(viewport={"width": 1280, "height": 900})
+    admin_page = admin_context.new_page()
+    page = user_context.new_page()
+    builds = f"{hub.service_url}api/builds"  # an expert-only action (custom:models:publish)
+    try:
+        sign_in(page, hub, "demo-user")
+        page.wait_for_url(f"**/user/demo-user/{GALLERY}", timeout=120_000)
+        assert page.goto(f"{hub.url}/user/demo-user/lab").status == 403
+        token, container_id = server_token(docker_client, hub, "demo-user")
+        headers = {"Authorization": f"token {token}"}
+        assert httpx.get(builds, headers=headers, timeout=30).status_code == 403
+        assert "demo-user" not in group_members(admin, "model-experts")
+
+        sign_in(admin_page, hub, "demo-admin", next_url="/hub/admin")
+        admin_page.wait_for_url("**/hub/admin**", timeout=60_000)
+        move_in_admin_panel(
+            admin_page, hub, admin, "demo-user", "model-experts", True, screenshots, "admin-panel-join"
+        )
+        # The same server, no restart: its token at the next request, the guard at the next
+        # page load (after its few seconds of cache, ROLE_TTL_SECONDS; not a timing assertion).
+        assert httpx.get(builds, headers=headers, timeout=30).status_code == 200
+        time.sleep(3.5)
+        response = page.goto(f"{hub.url}/user/demo-user/lab/tree/notebooks")
+        assert response is not None and response.status == 200
+        page.get_by_text("write-a-model-manifest.ipynb").first.wait_for(timeout=90_000)
+        page.screenshot(path=str(screenshots / "roles-promoted-user-lab.png"))
+
+        move_in_admin_panel(
+            admin_page, hub, admin, "demo-user", "model-experts", False, screenshots, "admin-panel-leave"
+        )
+        assert httpx.get(builds, headers=headers, timeout=30).status_code == 403
+        time.sleep(3.5)
+        assert page.goto(f"{hub.url}/user/demo-user/lab").status == 403
+        page.screenshot(path=str(screenshots / "roles-demoted-user-no-lab.png"))
+        assert server_token(docker_client, hub, "demo-user") == (token, container_id)
+    finally:
+        admin.api("DELETE", "/groups/model-experts/users", json={"users": ["demo-user"]})
+        admin.close()
+        admin_context.close()
+        user_context.close()
 
 
 def test_model_user_cannot_reach_the_admins_actions_or_another_users_server(up_hub: Hub) -> None:
