@@ -144,6 +144,7 @@ class Run(TypedDict):
     """A run as callers see it."""
 
     id: str
+    name: str | None
     owner: str
     model: str
     model_ref: str
@@ -565,15 +566,19 @@ class Client:
         inputs: dict[str, str] | None = None,
         parameters: dict[str, Any] | None = None,
         reuse: bool = False,
+        name: str | None = None,
     ) -> Run:
-        """Queue a run; ``InvalidRequest.errors`` lists bad parameters by JSON pointer."""
-        body = {
+        """Queue a run; ``InvalidRequest.errors`` lists bad parameters by JSON pointer (and a
+        refused run ``name`` as ``/name``). ``name``: what you call the run, shown in histories."""
+        body: dict[str, Any] = {
             "model": model,
             "task": task,
             "inputs": inputs or {},
             "parameters": parameters or {},
             "reuse": reuse,
         }
+        if name is not None:
+            body["name"] = name
         return cast(Run, self._json("POST", "api/runs", json=body))
 
     def list_runs(
@@ -585,11 +590,13 @@ class Client:
         task: str | None = None,
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
+        name: str | None = None,
         sort: str = "-created_at",
         limit: int = 50,
         offset: int = 0,
     ) -> RunPage:
-        """One page of runs (the library's ``RunQuery``: same filters, sort and window)."""
+        """One page of runs (the library's ``RunQuery``: same filters, sort and window);
+        ``name``: runs whose name holds this text, in any case."""
         return cast(
             RunPage,
             self._get(
@@ -600,6 +607,7 @@ class Client:
                 task=task,
                 created_after=_when(created_after),
                 created_before=_when(created_before),
+                name=name,
                 sort=sort,
                 limit=limit,
                 offset=offset,

@@ -46,7 +46,7 @@ from mlrun_kernel.runs.limits import RunSettings, effective_resources, run_setti
 from mlrun_kernel.runs.logfile import index_for
 from mlrun_kernel.runs.logs import LogHub, RunLogEntry, stored_lines
 from mlrun_kernel.runs.outputs_fs import CappedOutputs
-from mlrun_kernel.runs.record import RunInfo, RunPage
+from mlrun_kernel.runs.record import RunInfo, RunPage, clean_run_name
 from mlrun_kernel.runs.record import run_info as _info
 from mlrun_kernel.runs.reuse import find_reusable, reuse_key
 from mlrun_kernel.runs.run_user import parse_run_user
@@ -77,6 +77,8 @@ class RunRequest:
     owner: Principal | str = "anonymous"
     """A user name, or a ``Principal`` (its groups open group-shared datasets)."""
     reuse: bool = False
+    name: str | None = None
+    """What the person calls the run (optional; ``clean_run_name`` says what is accepted)."""
 
 
 def _owner_name(owner: Principal | str) -> str:
@@ -168,6 +170,7 @@ class Executor:
         missing or wrong inputs, resources the operator does not allow.
         """
         owner = _owner_name(request.owner)
+        run_name = clean_run_name(request.name)
         name, ref = split_model_ref(request.model)
         version = resolve_version(self.store, name, ref)
         if version is None:
@@ -195,6 +198,7 @@ class Executor:
         now = utcnow()
         row = Run(
             id=run_id,
+            name=run_name,
             owner=owner,
             model=name,
             model_ref=ref,
@@ -367,6 +371,7 @@ class Executor:
                 parameters=old.parameters,
                 owner=owner if owner is not None else old.owner,
                 reuse=reuse,
+                name=old.name,
             )
         )
 

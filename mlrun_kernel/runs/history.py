@@ -1,7 +1,7 @@
 """The run history as pages: one filter, sort and window for the service, the CLI and the client.
 
 ``RunQuery`` says which runs (owner, model, task, state, a range of creation
-times), in which order and which window (``offset``/``limit``).
+times, a piece of the run's name), in which order and which window (``offset``/``limit``).
 :func:`select_page` answers it with exactly two statements, whatever the page
 size: one for the rows of the page, one for the total count. The executor
 turns the rows into ``RunInfo`` and adds the queue positions, computed once
@@ -27,6 +27,7 @@ SORTS: dict[str, Any] = {
     "state": Run.state,
     "model": Run.model,
     "owner": Run.owner,
+    "name": Run.name,
 }
 """What a page can be sorted by; ``-name`` sorts newest (or highest) first."""
 
@@ -45,6 +46,8 @@ class RunQuery:
     """Runs created at or after this time."""
     created_before: datetime | None = None
     """Runs created strictly before this time."""
+    name: str | None = None
+    """Runs whose name holds this text (any case); one more condition on the same two statements."""
     sort: str = "-created_at"
     offset: int = 0
     limit: int = 50
@@ -75,6 +78,9 @@ def _where(q: RunQuery) -> list[Any]:
         where.append(Run.created_at >= q.created_after)
     if q.created_before is not None:
         where.append(Run.created_at < q.created_before)
+    if q.name and q.name.strip():
+        text = q.name.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where.append(Run.name.ilike(f"%{text}%", escape="\\"))
     return where
 
 

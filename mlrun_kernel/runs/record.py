@@ -9,6 +9,8 @@ shape (the service's ``RunOut``, the embedded CLI's ``--json``) is derived from 
   schema and the CLI by itself; the client's ``Run`` is generated from that schema.
 - :func:`public_record`: a ``RunInfo`` as the JSON object the service sends; the
   service and the embedded CLI both print runs through it.
+- :func:`clean_run_name`: the one rule for the name a person gives a run (the
+  executor applies it, so the service, the CLI and the widgets agree).
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ from typing import Any
 from pydantic import BaseModel
 from typing_extensions import TypedDict
 
+from mlrun_kernel.runs.errors import InvalidRun
 from mlrun_kernel.runs.states import RunState
+from mlrun_kernel.spec.run_name import RunNameError
+from mlrun_kernel.spec.run_name import clean_run_name as _clean_name
 from mlrun_kernel.store.models import Run, RunEvent
 from mlrun_kernel.wire import to_wire, wire_model
 
@@ -46,6 +51,8 @@ class RunInfo:
     """A run as callers see it."""
 
     id: str
+    name: str | None
+    """What the person who started it called it; None: unnamed."""
     owner: str
     model: str
     model_ref: str
@@ -81,6 +88,15 @@ class RunInfo:
     @property
     def terminal(self) -> bool:
         return RunState(self.state).terminal
+
+
+def clean_run_name(value: str | None) -> str | None:
+    """A run name as stored (:func:`mlrun_kernel.spec.run_name.clean_run_name`: stripped, empty ->
+    None); one it refuses raises ``InvalidRun`` with the pointer ``/name`` (a 422 from the service)."""
+    try:
+        return _clean_name(value)
+    except RunNameError as exc:
+        raise InvalidRun(f"the run name {exc}", [("/name", str(exc))]) from None
 
 
 # Fields of RunInfo that are not columns of the same name, or need a copy or a default.

@@ -1,6 +1,6 @@
 """``RunHistory``: your runs (admins: everyone's), found, sorted and paged by the service.
 
-Filters (model, task, state, created from/to), sorting by a column and the page
+Filters (a piece of the run's name, model, task, state, created from/to), sorting by a column and the page
 are one ``HistoryQuery``, which becomes one ``Client.list_runs`` call: the table
 never holds more than a page. From the table: open a run (monitor, results),
 re-run it as it was, clone it into a ``RunLauncher`` prefilled with its model,
@@ -29,7 +29,7 @@ from mlrun_kernel.widgets.common import (
 )
 
 PAGE_SIZE = 20
-SORTABLE = {"created_at", "started_at", "finished_at", "state", "model", "owner"}
+SORTABLE = {"created_at", "started_at", "finished_at", "state", "model", "owner", "name"}
 STATES = [
     "queued",
     "pulling",
@@ -51,6 +51,7 @@ class HistoryQuery:
     task: str | None = None
     state: str | None = None
     owner: str | None = None
+    name: str | None = None  # runs whose name holds this text (any case)
     created_after: str | None = None  # a date (YYYY-MM-DD) or a date-time
     created_before: str | None = None
     sort: str = "created_at"
@@ -77,6 +78,7 @@ class HistoryQuery:
             "task": self.task or None,
             "state": self.state or None,
             "owner": self.owner or None,
+            "name": (self.name or "").strip() or None,
             "created_after": after,
             "created_before": before or None,
             "sort": ("-" if self.descending else "") + self.sort,
@@ -137,7 +139,7 @@ def compare_runs(a: Run | dict[str, Any], b: Run | dict[str, Any]) -> Comparison
 
 def clone_arguments(run: Run | dict[str, Any]) -> dict[str, Any]:
     """What a ``RunLauncher`` needs to start this run again after edits: same model version,
-    task, datasets (their versions) and parameters."""
+    task, datasets (their versions), parameters and name."""
     model = str(run.get("model") or "")
     if run.get("digest"):
         model = f"{model}@{run['digest']}"
@@ -151,12 +153,14 @@ def clone_arguments(run: Run | dict[str, Any]) -> dict[str, Any]:
         "task": str(run.get("task") or "predict"),
         "inputs": inputs,
         "parameters": dict(run.get("parameters") or {}),
+        "name": str(run.get("name") or ""),
     }
 
 
 def run_row(run: Run | dict[str, Any]) -> dict[str, Any]:
     return {
         "id": run["id"],
+        "name": run.get("name") or "",
         "model": f"{run.get('model')}" + (f" {run['model_version']}" if run.get("model_version") else ""),
         "task": run.get("task"),
         "state": STATE_WORDS.get(str(run.get("state")), run.get("state")),
@@ -168,6 +172,7 @@ def run_row(run: Run | dict[str, Any]) -> dict[str, Any]:
 
 HEADERS = [
     {"title": "Run", "key": "id", "sortable": False},
+    {"title": "Name", "key": "name", "sortable": True},
     {"title": "Model", "key": "model", "sortable": True},
     {"title": "Task", "key": "task", "sortable": False},
     {"title": "State", "key": "state", "sortable": True},
@@ -190,6 +195,14 @@ class RunHistory(v.Card):
         self.loader = Loading()
         self.comparison: Comparison | None = None
         self.launcher: Any = None
+        self.name_filter = v.TextField(
+            label="Name contains",
+            v_model="",
+            density="compact",
+            variant="outlined",
+            hide_details=True,
+            clearable=True,
+        )
         self.model_filter = v.TextField(
             label="Model",
             v_model="",
@@ -237,6 +250,7 @@ class RunHistory(v.Card):
         me = safe_call(self.client.me, self.notice, "find out who you are") or {}
         self.is_admin = bool(me.get("is_admin"))
         for control in (
+            self.name_filter,
             self.model_filter,
             self.task_filter,
             self.state_filter,
@@ -275,6 +289,7 @@ class RunHistory(v.Card):
         filters = v.Row(
             dense=True,
             children=[
+                v.Col(cols=12, md=3, children=[self.name_filter]),
                 v.Col(cols=12, md=3, children=[self.model_filter]),
                 v.Col(cols=6, md=2, children=[self.task_filter]),
                 v.Col(cols=6, md=3, children=[self.state_filter]),
@@ -341,6 +356,7 @@ class RunHistory(v.Card):
         self.load(
             replace(
                 self.query,
+                name=self.name_filter.v_model or None,
                 model=self.model_filter.v_model or None,
                 task=self.task_filter.v_model or None,
                 state=self.state_filter.v_model or None,

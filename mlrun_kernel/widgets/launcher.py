@@ -1,14 +1,17 @@
 """``RunLauncher(model, task)``: pick the inputs, fill the form, press Run.
 
 A ``DatasetPicker`` per input the task declares (it accepts only the media
-types the input takes), the task's ``SchemaForm``, an optional run label and a
-Run button that stays disabled while the form is invalid or a required input
-is missing. What happens on Run is decided by plain functions tests call:
+types the input takes), the task's ``SchemaForm``, an optional run name (stored
+with the run: histories show it, monitors carry it in their title) and a Run
+button that stays disabled while the form is invalid, the name is one the
+service refuses, or a required input is missing. What happens on Run is decided
+by plain functions tests call:
 
 - ``run_inputs``: the picked datasets as the service wants them (``owner/name:version``);
 - ``sort_refusal``: a refusal split into what belongs to a form field (422
-  ``errors``, by JSON pointer), to an input picker ("input 'history': ..."), and
-  the rest, which is said in plain words (quota, permission, service down).
+  ``errors``, by JSON pointer), to the run name ("the run name ..."), to an input
+  picker ("input 'history': ..."), and the rest, which is said in plain words
+  (quota, permission, service down).
 
 A refusal never clears anything: the form and the pickers keep what was typed.
 Once the service takes the run, a ``RunMonitor`` follows it and a
@@ -25,10 +28,12 @@ from typing import Any
 import ipyvuetify as v
 
 from mlrun_kernel.client import Client, InvalidRequest, Run, ServiceError
+from mlrun_kernel.spec.run_name import RUN_NAME_MAX, RunNameError, clean_run_name
 from mlrun_kernel.widgets.common import Loading, Notice, apply_theme, client_or_default, explain, safe_call
 from mlrun_kernel.widgets.model_card import manifest_for, model_name
 
 _INPUT_PROBLEM = re.compile(r"^input '([^']+)': (.*)$", re.S)
+_NAME_PROBLEM = "the run name "
 
 
 def task_spec(manifest: dict[str, Any], task: str) -> dict[str, Any]:
@@ -61,17 +66,21 @@ class Refusal:
 
     fields: list[tuple[str, str]] = field(default_factory=list)  # (JSON pointer, message)
     inputs: dict[str, str] = field(default_factory=dict)  # input name -> message
+    name: str | None = None  # why the run name was refused
     general: ServiceError | Exception | None = None
 
 
 def sort_refusal(exc: Exception, input_names: list[str]) -> Refusal:
     """Where each part of a refusal belongs (see the module docstring)."""
     if isinstance(exc, InvalidRequest):
+        detail = str(exc.detail or "")
+        if detail.startswith(_NAME_PROBLEM):  # the request's own /name, not a parameter's
+            return Refusal(name=detail[len(_NAME_PROBLEM) :])
         if exc.errors:
             return Refusal(
                 fields=[(str(e.get("path") or ""), str(e.get("message") or "")) for e in exc.errors]
             )
-        match = _INPUT_PROBLEM.match(str(exc.detail or ""))
+        match = _INPUT_PROBLEM.match(detail)
         if match and match.group(1) in input_names:
             return Refusal(inputs={match.group(1): match.group(2)})
     return Refusal(general=exc)
@@ -79,7 +88,8 @@ def sort_refusal(exc: Exception, input_names: list[str]) -> Refusal:
 
 class RunLauncher(v.Card):
     """Start a run of ``model``'s ``task``; ``parameters``/``inputs`` prefill it (an example,
-    or a run being cloned: inputs as ``{"name": {"dataset": ref, "version": n}}``)."""
+    or a run being cloned: inputs as ``{"name": {"dataset": ref, "version": n}}``); ``name``
+    prefills the run name (``label`` is its older spelling)."""
 
     def __init__(
         self,
@@ -89,6 +99,7 @@ class RunLauncher(v.Card):
         *,
         parameters: dict[str, Any] | None = None,
         inputs: dict[str, dict[str, Any] | None] | None = None,
+        name: str = "",
         label: str = "",
         on_started: Callable[[Run], None] | None = None,
         **kwargs: Any,
@@ -106,13 +117,17 @@ class RunLauncher(v.Card):
         self.started: Run | None = None
         self.monitor: Any = None
         self.results: Any = None
-        self.label_field = v.TextField(
-            label="Run label (optional, shown while you follow it)",
-            v_model=label,
+        self.name_field = v.TextField(
+            label="Run name (optional)",
+            v_model=name or label,
+            counter=RUN_NAME_MAX,
+            error_messages=[],
             density="compact",
             variant="outlined",
-            class_="mt-2",
+            class_="mt-2 mlk-run-name",
         )
+        self.name_field.observe(lambda _change: self._refresh_button(), "v_model")
+        self.label_field = self.name_field  # the older name of the field
         self.run_button = v.Btn(children=["Run"], color="primary", prepend_icon="mdi-play", disabled=True)
         self.run_button.on_event("click", lambda *_: self.submit())
         self.why_disabled = v.Html(tag="span", class_="text-caption text-medium-emphasis ml-3", children=[])
@@ -180,7 +195,7 @@ class RunLauncher(v.Card):
             parts += [picker, self.input_errors[input_name]]
         self.form = SchemaForm(spec.get("parameters") or {"type": "object"}, value=parameters)
         self.form.observe(lambda _change: self._refresh_button(), "value")
-        parts += [self.form, self.label_field]
+        parts += [self.form, self.name_field]
         self.body.children = parts
         self._refresh_button()
 
@@ -195,6 +210,17 @@ class RunLauncher(v.Card):
     def picked(self) -> dict[str, dict[str, Any] | None]:
         return {name: picker.value for name, picker in self.pickers.items()}
 
+    def run_name(self) -> str | None:
+        """The name typed, as the service will store it; ``RunNameError`` if it would refuse it."""
+        return clean_run_name(self.name_field.v_model or "")
+
+    def _name_problem(self) -> str | None:
+        try:
+            self.run_name()
+        except RunNameError as exc:
+            return str(exc)
+        return None
+
     def blockers(self) -> list[str]:
         """Why Run is disabled, in words (empty: it is enabled)."""
         if self.form is None:
@@ -203,12 +229,16 @@ class RunLauncher(v.Card):
         if not self.form.valid:
             count = len(self.form.errors)
             why.append(f"fix {count} field{'s' if count != 1 else ''} in the form")
+        if self._name_problem():
+            why.append("fix the run name")
         return why
 
     def _refresh_button(self) -> None:
         why = self.blockers()
         self.run_button.disabled = bool(why)
         self.why_disabled.children = ["To run: " + "; ".join(why)] if why else []
+        problem = self._name_problem()
+        self.name_field.error_messages = [f"The run name {problem}"] if problem else []
 
     # ---- running --------------------------------------------------------------------
 
@@ -224,7 +254,11 @@ class RunLauncher(v.Card):
         self.run_button.loading = True
         try:
             run = self.client.start_run(
-                self.model, task=self.task, inputs=run_inputs(self.picked()), parameters=self.form.value
+                self.model,
+                task=self.task,
+                inputs=run_inputs(self.picked()),
+                parameters=self.form.value,
+                name=self.run_name(),
             )
         except Exception as exc:
             self.show_refusal(exc)
@@ -247,9 +281,14 @@ class RunLauncher(v.Card):
             )
         for name, message in refusal.inputs.items():
             self.input_errors[name].children = [message]
+        if refusal.name is not None:
+            self.name_field.error_messages = [f"The run name {refusal.name}"]
         if refusal.general is not None:
             self.notice.show(explain(refusal.general, "start the run"))
-        self._refresh_button()
+        if refusal.name is None:
+            self._refresh_button()
+        else:  # the service's verdict stays at the field until the name is edited
+            self.run_button.disabled = True
         return refusal
 
     def _follow(self, run: Run) -> None:
@@ -261,10 +300,7 @@ class RunLauncher(v.Card):
             self.results = ResultsView(run["id"], client=self.client)
             self.follow_area.children = [self.monitor, self.results]
 
-        self.monitor = RunMonitor(run["id"], client=self.client)
-        label = self.label_field.v_model
-        if label:
-            self.monitor.children[0].children = [f"{label} (run {run['id']})"]
+        self.monitor = RunMonitor(run["id"], client=self.client)  # its title carries the run's name
         self.follow_area.children = [self.monitor]
         self.monitor.on_end = ended
         self.monitor.render()  # a run that ended already shows its results at once

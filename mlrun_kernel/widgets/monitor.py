@@ -60,6 +60,11 @@ def _time(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
+def run_title(run_id: str, name: str | None) -> str:
+    """The monitor's title: the run's name when it has one, always its id."""
+    return f"{name} (run {run_id})" if name else f"Run {run_id}"
+
+
 def format_elapsed(seconds: float) -> str:
     seconds = max(int(seconds), 0)
     hours, rest = divmod(seconds, 3600)
@@ -305,10 +310,11 @@ class RunMonitor(v.Card):
             children=["Cancel"], color="error", variant="tonal", prepend_icon="mdi-stop-circle-outline"
         )
         self.cancel_button.on_event("click", lambda *_: self.cancel())
+        self._title = v.CardTitle(children=[run_title(run_id, None)])
         kwargs.setdefault("class_", "mlk-run-monitor pa-4")
         super().__init__(
             children=[
-                v.CardTitle(children=[f"Run {run_id}"]),
+                self._title,
                 v.CardText(
                     children=[
                         v.Html(tag="div", class_="d-flex align-center", children=[self._chip, self._elapsed]),
@@ -396,6 +402,9 @@ class RunMonitor(v.Card):
 
     def render(self) -> None:
         w = self.watch
+        title = run_title(w.run_id, (w.run or {}).get("name"))
+        if self._title.children != [title]:
+            self._title.children = [title]
         words = state_words(w.state, w.queue_position)
         if self._chip.children != [words]:  # the same chip, its text and colour changed
             self._chip.children = [words]

@@ -31,7 +31,13 @@ def history(tmp_path: Path, docker_client: docker.DockerClient) -> Iterator[Exec
 
 
 def record(
-    executor: Executor, owner: str, *, minute: int, task: str = "predict", state: str = "queued"
+    executor: Executor,
+    owner: str,
+    *,
+    minute: int,
+    task: str = "predict",
+    state: str = "queued",
+    name: str | None = None,
 ) -> str:
     """A run as the executor stores it, created ``minute`` minutes after T0."""
     run_id = uuid.uuid4().hex
@@ -39,6 +45,7 @@ def record(
         s.add(
             Run(
                 id=run_id,
+                name=name,
                 owner=owner,
                 model="iris-classifier",
                 model_ref="1.0.0",
@@ -111,3 +118,19 @@ def test_a_page_costs_the_same_few_statements_however_many_runs_it_holds(history
     # the rows, the count, and the queue positions once for the page: never a query per run
     assert len(large) == len(small) <= 6, large
     assert [r.queue_position for r in page.runs] == list(range(30, 5, -1))
+
+
+def test_a_piece_of_a_name_finds_runs_in_the_same_two_statements(history: Executor) -> None:
+    weekly = [record(history, "ana", minute=m, name=f"Weekly check {m}", state="succeeded") for m in range(3)]
+    odd = record(history, "ana", minute=5, name="50%_off", state="succeeded")
+    record(history, "ana", minute=6, name="daily", state="succeeded")
+    record(history, "ana", minute=7, state="succeeded")
+    with statements(history) as seen:
+        page = history.page(owner="ana", name="weekly CHECK", limit=2)
+    assert [r.id for r in page.runs] == weekly[::-1][:2] and page.total == 3
+    assert [r.name for r in page.runs] == ["Weekly check 2", "Weekly check 1"]
+    assert len(seen) == 2, seen  # the rows and the count, as without the name
+    assert [r.id for r in history.page(name="%_").runs] == [odd]  # the text typed, not wildcards
+    assert history.page(name="   ").total == 6  # blank: no filter
+    names = [r.name for r in history.page(owner="ana", sort="name").runs if r.name]
+    assert names == sorted(names) and len(names) == 5

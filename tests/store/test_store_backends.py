@@ -9,7 +9,7 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from mlrun_kernel.store import open_store
-from mlrun_kernel.store.models import Dataset, ModelVersion, Repository, Tag
+from mlrun_kernel.store.models import Dataset, ModelVersion, Repository, Run, Tag
 
 pytestmark = [pytest.mark.postgres]
 
@@ -129,5 +129,50 @@ def test_upgrade_from_the_first_schema_keeps_catalog_data(store_url):
                 "old-model",
             )
             s.add(Dataset(owner="ana", name="after-upgrade"))
+    finally:
+        store.close()
+
+
+def test_a_run_keeps_its_name_and_runs_from_before_0008_have_none(store_url):
+    """Migration 0008 adds ``runs.name`` (nullable) to a store that already holds runs."""
+    store = open_store(store_url, migrate=False)
+    try:
+        store.upgrade("0007")
+        assert "name" not in {c["name"] for c in inspect(store.engine).get_columns("runs")}
+
+        def run(run_id: str, **values: object) -> Run:
+            return Run(
+                id=run_id,
+                owner="ana",
+                model="iris-classifier",
+                model_ref="1.0.0",
+                digest="sha256:" + "0" * 64,
+                image="127.0.0.1:5000/iris-classifier@sha256:" + "0" * 64,
+                task="predict",
+                reuse_key=run_id,
+                storage=f"/tmp/runs/{run_id}",
+                **values,
+            )
+
+        with store.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO runs (id, owner, model, model_ref, digest, image, task, inputs, parameters,"
+                    " resources, reuse_key, state, created_at, state_changed_at, attempts, cancel_requested,"
+                    " storage, warnings, log_lines, log_bytes, log_truncated) VALUES ('old', 'ana', 'm', '1',"
+                    " 'sha256:x', 'i', 'predict', '{}', '{}', '{}', 'k', 'succeeded', :t, :t, 1, false, '/s',"
+                    " '[]', 0, 0, false)"
+                ),
+                {"t": datetime(2026, 5, 1, tzinfo=UTC)},
+            )
+        store.upgrade()
+        column = next(c for c in inspect(store.engine).get_columns("runs") if c["name"] == "name")
+        assert column["nullable"] and column["type"].length == 200
+        with store.session() as s:
+            s.add(run("named", name="Weekly forecast — März ✓"))
+            s.add(run("unnamed"))
+        with store.session() as s:
+            names = {row.id: row.name for row in s.execute(select(Run.id, Run.name))}
+        assert names == {"old": None, "named": "Weekly forecast — März ✓", "unnamed": None}
     finally:
         store.close()

@@ -307,6 +307,7 @@ def test_a_parquet_page_is_cut_from_record_batches(tmp_path: Path) -> None:
 def test_a_history_query_is_one_paged_list_runs_call() -> None:
     query = HistoryQuery(
         model="sales",
+        name="  weekly ",
         state="failed",
         created_after="2026-01-01",
         created_before="2026-01-31",
@@ -320,6 +321,7 @@ def test_a_history_query_is_one_paged_list_runs_call() -> None:
         "task": None,
         "state": "failed",
         "owner": None,
+        "name": "weekly",
         "created_after": "2026-01-01T00:00:00+00:00",
         "created_before": "2026-01-31T23:59:59.999999+00:00",
         "sort": "state",
@@ -360,7 +362,9 @@ def test_two_runs_compare_by_parameter_pointer_and_metrics_side_by_side() -> Non
         "task": "evaluate",
         "inputs": {"history": {"dataset": "uma/s", "version": 1}},
         "parameters": a["parameters"],
+        "name": "",
     }
+    assert clone_arguments({**a, "name": "weekly check"})["name"] == "weekly check"
 
 
 def test_every_widget_wears_the_one_theme_and_fails_the_one_way_when_the_service_is_away() -> None:

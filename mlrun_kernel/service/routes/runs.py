@@ -29,6 +29,7 @@ from mlrun_kernel.service.auth import Caller
 from mlrun_kernel.service.deps import CallerDep, Platform, PlatformDep
 from mlrun_kernel.service.errors import ServiceFault
 from mlrun_kernel.service.threads import in_thread
+from mlrun_kernel.spec.run_name import RUN_NAME_MAX
 from mlrun_kernel.wire import to_wire, wire_model
 
 router = APIRouter(tags=["runs"])
@@ -44,6 +45,11 @@ class RunIn(BaseModel):
     )
     parameters: dict[str, Any] = Field(default_factory=dict)
     reuse: bool = Field(default=False, description="answer from an identical earlier run if there is one")
+    name: str | None = Field(
+        default=None,
+        description=f"what you call the run: stripped, up to {RUN_NAME_MAX} characters, no control "
+        "characters (422 with pointer /name otherwise); empty or null: unnamed",
+    )
 
 
 class QueueOut(BaseModel):
@@ -84,6 +90,7 @@ async def create_run(body: RunIn, caller: CallerDep, platform: PlatformDep) -> A
         parameters=dict(body.parameters),
         owner=caller.principal(),
         reuse=body.reuse,
+        name=body.name,
     )
     info: RunInfo = await in_thread(_executor(platform).submit, request)
     await in_thread(
@@ -93,7 +100,7 @@ async def create_run(body: RunIn, caller: CallerDep, platform: PlatformDep) -> A
         "run",
         "run",
         info.id,
-        {"model": f"{info.model}@{info.digest}", "task": info.task, "inputs": body.inputs},
+        {"model": f"{info.model}@{info.digest}", "task": info.task, "inputs": body.inputs, "name": info.name},
     )
     return _out(info)
 
@@ -108,6 +115,9 @@ async def list_runs(
     task: Annotated[str | None, Query(max_length=64)] = None,
     created_after: Annotated[datetime | None, Query(description="created at or after")] = None,
     created_before: Annotated[datetime | None, Query(description="created before")] = None,
+    name: Annotated[
+        str | None, Query(max_length=RUN_NAME_MAX, description="runs whose name holds this text (any case)")
+    ] = None,
     sort: Annotated[str, Query(max_length=20, description=f"one of {', '.join(SORTS)}; -name reverses")] = (
         "-created_at"
     ),
@@ -126,6 +136,7 @@ async def list_runs(
         state=state.value if state else None,
         created_after=created_after,
         created_before=created_before,
+        name=name,
         sort=sort,
         limit=limit,
         offset=offset,

@@ -1,4 +1,4 @@
-"""Run tables (migrations 0003, 0005): runs, their state history, their logs, the executors."""
+"""Run tables (migrations 0003, 0005, 0008): runs, their state history, their logs, the executors."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ class Run(Base):
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200), default=None)
+    """What the person who started it called it (migration 0008); None: unnamed."""
     owner: Mapped[str] = mapped_column(String(255))
     model: Mapped[str] = mapped_column(String(255))
     """Repository name, e.g. ``iris-classifier``."""
