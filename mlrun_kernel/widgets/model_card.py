@@ -6,6 +6,9 @@ the catalog first saw it, each task's inputs (with the media types they take),
 outputs and declared metrics (with their goal), the resources a run gets, and
 the manifest's examples, each of which fills the launcher's form in one click.
 A broken image says what is wrong; the service only tells experts and admins.
+A version a deterioration rule flagged carries the gallery's badge (``flag_badge``)
+at the top of the card, each line with the version, the rule's numbers and when
+it was raised (``flag_facts``); whoever may read flags sees it, as in the gallery.
 """
 
 from __future__ import annotations
@@ -15,9 +18,9 @@ from typing import Any
 
 import ipyvuetify as v
 
-from mlrun_kernel.client import Client
+from mlrun_kernel.client import Client, ServiceError
 from mlrun_kernel.widgets.common import Loading, Notice, apply_theme, client_or_default, safe_call, section
-from mlrun_kernel.widgets.gallery import Markdown
+from mlrun_kernel.widgets.gallery import Markdown, flag_badge
 
 RunHandler = Callable[[str, str, dict[str, Any] | None], None]
 """``(model, task, example parameters or None)``: what a Run button asks for."""
@@ -41,8 +44,44 @@ def manifest_for(detail: dict[str, Any], digest: str = "") -> dict[str, Any] | N
     return dict(manifest) if manifest else None
 
 
-def card_facts(detail: dict[str, Any]) -> dict[str, Any]:
-    """What a model card shows, from ``Client.get_model``'s answer, in the order it shows it."""
+def _when(value: Any) -> str:
+    return str(value or "")[:16].replace("T", " ")
+
+
+def flag_facts(
+    flags: list[dict[str, Any]], versions: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """The open flags of a model (``Client.list_flags``) as the card says them: the version, the
+    rule's verdict in numbers (its ``message``: metric, value, threshold or baseline), and when."""
+    by_digest = {str(ver.get("digest")): ver for ver in versions or []}
+    facts = []
+    for flag in flags:
+        if flag.get("cleared_at"):
+            continue
+        digest = str(flag.get("digest") or "")
+        ver = by_digest.get(digest) or {}
+        version = flag.get("version") or ver.get("version") or digest[:19]
+        raised = _when(flag.get("raised_at"))
+        facts.append(
+            {
+                "version": str(version),
+                "digest": digest,
+                "metric": flag.get("metric"),
+                "value": flag.get("value"),
+                "limit": flag.get("limit"),
+                "baseline": flag.get("baseline"),
+                "kind": (flag.get("rule") or {}).get("kind"),
+                "raised_at": raised,
+                "updated_at": _when(flag.get("updated_at")),
+                "message": f"{version}: {flag.get('message')} (flagged {raised} UTC)",
+            }
+        )
+    return facts
+
+
+def card_facts(detail: dict[str, Any], flags: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """What a model card shows, from ``Client.get_model``'s answer (and the model's open
+    flags, ``Client.list_flags``), in the order it shows it."""
     manifest = detail.get("manifest") or {}
     versions = sorted(
         detail.get("versions") or [], key=lambda ver: str(ver.get("first_seen") or ""), reverse=True
@@ -99,6 +138,7 @@ def card_facts(detail: dict[str, Any]) -> dict[str, Any]:
         "tasks": tasks,
         "resources": dict(manifest.get("resources") or {}),
         "problems": problems,
+        "flags": flag_facts(list(flags or []), list(detail.get("versions") or [])),
     }
 
 
@@ -143,8 +183,15 @@ class ModelCard(v.Card):
         )
         if detail is None:
             return
-        self.facts = card_facts(dict(detail))
+        self.facts = card_facts(dict(detail), self._open_flags())
         self.body.children = self._draw(self.facts)
+
+    def _open_flags(self) -> list[dict[str, Any]]:
+        """This model's open flags; none where the service keeps none or does not show them."""
+        try:
+            return self.client.list_flags(self.model)
+        except ServiceError:
+            return []
 
     def _run_button(self, task: str, example: dict[str, Any] | None = None) -> v.Btn:
         if example is None:
@@ -168,6 +215,8 @@ class ModelCard(v.Card):
             v.Html(tag="h2", class_="text-h5 mb-1", children=[str(facts["title"])]),
             v.Html(tag="div", class_="text-caption text-medium-emphasis mb-2", children=[str(facts["name"])]),
         ]
+        if facts["flags"]:
+            parts.append(flag_badge(facts["flags"]))
         if facts["problems"]:
             parts.append(
                 v.Alert(
@@ -209,6 +258,7 @@ class ModelCard(v.Card):
                 )
             )
         if facts["versions"]:
+            flagged = {f["digest"]: f for f in facts["flags"]}
             items = [
                 v.Html(
                     tag="li",
@@ -216,6 +266,7 @@ class ModelCard(v.Card):
                         f"{ver['version'] or '(no version)'} — {', '.join(ver['tags'])}"
                         + f" — first seen {ver['date']}"
                         + (f" — broken: {ver['problem']}" if ver["problem"] else "")
+                        + (" — flagged (see above)" if ver["digest"] in flagged else "")
                     ],
                 )
                 for ver in facts["versions"]
