@@ -8,12 +8,16 @@ export MLK_REGISTRY_URL ?= http://$(MLK_REGISTRY_ADDR)
 export MLK_REGISTRY_PUSH_ADDR ?= 127.0.0.1:5001
 export MLK_REGISTRY_PUSH_URL ?= http://$(MLK_REGISTRY_PUSH_ADDR)
 PY := .venv/bin/python
+# `make up` says how long each step took, and the whole: $(call timed,COMMAND,WHAT).
+export MLK_UP_STARTED ?= $(shell date +%s)
+timed = start=$$(date +%s); $(1) || exit 1; echo "up: $(2) ($$(( $$(date +%s) - start ))s)"
 EXAMPLES := $(wildcard examples/models/*/mlk.yaml)
 
 .PHONY: up down test setup registry examples singleuser hub lint typecheck bench
 
 up: setup registry examples singleuser hub ## everything: engine, registry with example models, the hub
 	@$(PY) -m mlrun_kernel.cli status
+	@echo "up: all up in $$(( $$(date +%s) - $(MLK_UP_STARTED) ))s; make down stops it, and the next make up brings everything back"
 
 down: ## stop the hub (its proxy, service and the users' servers) and the registry; data and homes stay
 	@echo "down: stopping the hub, its proxy, the model service and the users' notebook servers"
@@ -23,22 +27,22 @@ down: ## stop the hub (its proxy, service and the users' servers) and the regist
 	@echo "down: done; users, datasets, runs and results stay in $(MLK_DATA_DIR), homes in Docker volumes; make up brings them back"
 
 setup: ## install and start what is missing (idempotent)
-	@scripts/setup.sh
+	@$(call timed,scripts/setup.sh,set-up checked)
 
 registry: setup
-	@scripts/registry.sh start $(MLK_REGISTRY_ADDR) $(MLK_DATA_DIR)/registry
+	@$(call timed,scripts/registry.sh start $(MLK_REGISTRY_ADDR) $(MLK_DATA_DIR)/registry,registry ready)
 
-examples: registry ## build the example models and push them to the registry
-	@echo "up: building and publishing the $(words $(EXAMPLES)) example models (cached after the first time)"
-	@for f in $(EXAMPLES); do $(PY) -m mlrun_kernel.cli build $$(dirname $$f) --push || exit 1; done
+examples: registry ## build, contract-test and push the example models the registry does not have yet
+	@echo "up: publishing the $(words $(EXAMPLES)) example models (those not in the registry yet)"
+	@$(call timed,$(PY) scripts/publish-examples.py $(dir $(EXAMPLES)),example models published)
 
 singleuser: setup ## the single-user notebook image
 	@echo "up: the single-user notebook image (first build: a few minutes; then cached)"
-	@$(PY) scripts/build-singleuser.py
+	@$(call timed,$(PY) scripts/build-singleuser.py,single-user image ready)
 
 hub: setup ## the hub; with the demo accounts (demo-user, demo-expert, demo-admin) unless MLK_DEMO_ACCOUNTS=0
 	@echo "up: starting the hub, its proxy and the model service"
-	@MLK_DEMO_ACCOUNTS=$${MLK_DEMO_ACCOUNTS:-1} scripts/hub.sh start
+	@$(call timed,MLK_DEMO_ACCOUNTS=$${MLK_DEMO_ACCOUNTS:-1} MLK_HUB_LOGINS=$(if $(filter up,$(MAKECMDGOALS)),0,1) scripts/hub.sh start,hub ready)
 
 test: setup ## the whole suite; it starts the registry, database and hub it needs
 	@$(PY) -m pytest $(PYTEST_ARGS)

@@ -8,7 +8,8 @@
 # Builds nothing: build the single-user image first (python scripts/build-singleuser.py)
 # and start a registry (scripts/registry.sh). Options are jupyterhub_config.py's MLK_* variables;
 # MLK_AUTHENTICATOR picks how people log in (docs/authentication.md). `start` ends by printing
-# who logs in with what (the accounts and their kept passwords).
+# who logs in with what (the accounts and their kept passwords), unless MLK_HUB_LOGINS=0
+# (`make up` prints them once, in its closing status).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 data=${MLK_DATA_DIR:-$root/data}
@@ -61,6 +62,7 @@ start)
   done
   echo "hub: running at $public/ (pid $(cat "$pidfile"), up in $(( $(date +%s) - started ))s, log $log)"
   # Who logs in with what: jupyterhub_config.py wrote it to $hubdir/logins.json.
+  [ "${MLK_HUB_LOGINS:-1}" = 0 ] && exit 0
   python="$(dirname "$jupyterhub")/python"
   [ -x "$python" ] || python=python3
   "$python" -m mlrun_kernel.hub "$hubdir" 2>&1 | sed 's/^/hub: /' \

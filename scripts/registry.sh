@@ -132,10 +132,14 @@ stop)
   state=${2:?STATE_DIR}
   for name in registry registry-push; do
     if [ -f "$state/$name.pid" ]; then
-      kill "$(cat "$state/$name.pid")" 2>/dev/null || true
+      pid=$(cat "$state/$name.pid")
+      kill "$pid" 2>/dev/null || true
+      # Wait until it has let go of its port, so a `start` right after finds it free.
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
       rm -f "$state/$name.pid"
     fi
   done
+  echo "registry: stopped (images stay in $state/storage)"
   ;;
 *) echo "unknown command $cmd" >&2; exit 2 ;;
 esac

@@ -26,6 +26,31 @@ mkdir -p "$data"
 
 say() { printf '%-22s %s\n' "$1:" "$2"; }
 
+# LABEL LOG COMMAND...: run COMMAND with its output in LOG, saying every 10 s that it is
+# still at it and what it is doing (LOG's last line), and how long it took; on failure,
+# LOG's last lines.
+with_progress() {
+  local label=$1 log=$2 started pid said now
+  shift 2
+  started=$(date +%s); said=$started
+  "$@" > "$log" 2>&1 &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    now=$(date +%s)
+    if [ $(( now - said )) -ge 10 ]; then
+      said=$now
+      say "$label" "still at it ($(( now - started ))s): $(tail -n 1 "$log" | tr -d '\r' | cut -c1-100)"
+    fi
+  done
+  if ! wait "$pid"; then
+    say "$label" "failed after $(( $(date +%s) - started ))s; the last lines of $log:" >&2
+    tail -n 30 "$log" >&2
+    return 1
+  fi
+  say "$label" "done in $(( $(date +%s) - started ))s (log: $log)"
+}
+
 # --- Debian packages -------------------------------------------------------
 packages=(docker.io docker-registry debootstrap postgresql chromium curl git iproute2 openssl)
 # Node.js runs configurable-http-proxy: Debian's, unless an npm is already on PATH.
@@ -44,9 +69,8 @@ if [ ${#missing[@]} -eq 0 ]; then
 elif [ "$(id -u)" = 0 ] && [ "${MLK_SKIP_APT:-0}" != 1 ]; then
   say packages "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq > "$data/apt.log" 2>&1
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >> "$data/apt.log" 2>&1 \
-    || { tail -n 30 "$data/apt.log" >&2; exit 1; }
+  with_progress packages "$data/apt.log" \
+    sh -c 'apt-get update -q && apt-get install -y -q --no-install-recommends "$@"' apt "${missing[@]}" || exit 1
 else
   say packages "missing ${missing[*]} (install them, or run as root)"
 fi
@@ -59,8 +83,7 @@ if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]
 else
   say venv "installing the package and its dependencies into .venv"
   [ -x .venv/bin/python ] || "$python" -m venv .venv
-  .venv/bin/pip install -q -e '.[all,singleuser,dev]' > "$data/pip.log" 2>&1 \
-    || { tail -n 30 "$data/pip.log" >&2; exit 1; }
+  with_progress venv "$data/pip.log" .venv/bin/pip install --progress-bar off -e '.[all,singleuser,dev]' || exit 1
   echo "$want" > "$stamp"
 fi
 
@@ -70,8 +93,8 @@ if [ -x "$chp" ]; then
   say proxy "present ($chp)"
 elif command -v npm >/dev/null; then
   say proxy "installing configurable-http-proxy into .tools"
-  npm install --silent --no-audit --no-fund --prefix .tools configurable-http-proxy@5 > "$data/npm.log" 2>&1 \
-    || { tail -n 30 "$data/npm.log" >&2; exit 1; }
+  with_progress proxy "$data/npm.log" \
+    npm install --no-audit --no-fund --prefix .tools configurable-http-proxy@5 || exit 1
 else
   say proxy "npm is missing: install Debian's nodejs and npm (run this as root), or Node.js 20"
 fi
@@ -91,7 +114,8 @@ fi
 # --- base image ----------------------------------------------------------------
 if docker image inspect "$base_image" >/dev/null 2>&1; then
   say "base image" "present ($base_image)"
-elif timeout 120 docker pull -q "$base_image" >/dev/null 2>&1; then
+elif say "base image" "pulling $base_image (up to 2 min)" \
+  && with_progress "base image" "$data/pull.log" timeout 120 docker pull "$base_image" 2>/dev/null; then
   say "base image" "pulled ($base_image)"
 else
   hub/images/offline-base/build-standin.sh "$base_image"
