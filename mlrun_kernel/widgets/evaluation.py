@@ -9,9 +9,10 @@
   versions side by side, the rules (add, remove) and the setup (reference data, schedule);
 - the fine-tune requests and their state.
 
-Charts are SVG drawn here (:func:`svg_chart`), so the app needs no chart library and nothing
-loaded from outside the hub: it renders the same in Voilà on an air-gapped site. The pure
-functions (``svg_chart``, ``overview_rows``, ``version_markers``, ``compare_versions``,
+Charts are bqplot figures (:func:`metric_chart` over :func:`chart_data`); bqplot's
+JavaScript is a prebuilt JupyterLab extension in its wheel, which Voilà's lab template serves
+from the hub, so the app renders the same on an air-gapped site. The pure functions
+(``chart_data``, ``overview_rows``, ``version_markers``, ``compare_versions``,
 ``request_reason``) take plain answers of the service, so tests need no service.
 
 Model users never see this: the service refuses them every route it reads, and
@@ -20,12 +21,12 @@ Model users never see this: the service refuses them every route it reads, and
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import ipyvuetify as v
-import traitlets
 
 from mlrun_kernel.client import Client, ServiceError
 
@@ -102,66 +103,115 @@ def rule_lines(rules: list[dict[str, Any]], metric: str) -> list[tuple[float, st
     ]
 
 
-def svg_chart(
+@dataclass(frozen=True)
+class ChartData:
+    """What a metric-over-time chart draws, in plain values (the tests read this)."""
+
+    metric: str
+    times: list[datetime]
+    """UTC, without a zone (bqplot's date scale wants naive datetime64)."""
+    values: list[float]
+    markers: list[tuple[datetime, str]]
+    """Where a version starts, and its label."""
+    thresholds: list[tuple[float, str]]
+    low: float
+    high: float
+
+
+def _naive_utc(at: str) -> datetime:
+    when = datetime.fromisoformat(str(at).replace("Z", "+00:00"))
+    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
+
+
+def chart_data(
     points: list[dict[str, Any]],
     metric: str,
     *,
     markers: list[tuple[str, str]] | None = None,
     thresholds: list[tuple[float, str]] | None = None,
-) -> str:
-    """An SVG line chart of ``metric`` over time, with version markers and threshold lines."""
-    series = sorted((str(p["at"]), float(p["value"])) for p in points if p["metric"] == metric)
+) -> ChartData | None:
+    """The series of ``metric`` (oldest first), version markers and threshold lines; None
+    when there are no values of it."""
+    series = sorted((_naive_utc(p["at"]), float(p["value"])) for p in points if p["metric"] == metric)
     if not series:
-        empty = f"no values of {html.escape(metric)} yet"
-        return f'<svg class="mlk-chart" width="{WIDTH}" height="60"><text x="8" y="30">{empty}</text></svg>'
-    values = [y for _, y in series] + [t for t, _ in thresholds or []]
+        return None
+    limits = [value for value, _ in thresholds or []]
+    values = [y for _, y in series] + limits
     low, high = min(values), max(values)
-    if high - low < 1e-9:
-        low, high = low - 0.5, high + 0.5
-    n = len(series)
+    span = high - low if high - low > 1e-9 else 1.0
+    known = {_naive_utc(at) for at, _ in markers or []}
+    return ChartData(
+        metric=metric,
+        times=[x for x, _ in series],
+        values=[y for _, y in series],
+        markers=[(_naive_utc(at), label) for at, label in markers or [] if _naive_utc(at) in known],
+        thresholds=list(thresholds or []),
+        low=low - 0.1 * span,
+        high=high + 0.1 * span,
+    )
 
-    def x(i: int) -> float:
-        return PAD + (WIDTH - 2 * PAD) * (i / (n - 1) if n > 1 else 0.5)
 
-    def y(value: float) -> float:
-        return HEIGHT - PAD - (HEIGHT - 2 * PAD) * (value - low) / (high - low)
+def metric_chart(data: ChartData | None, metric: str) -> Any:
+    """A bqplot figure of ``data``: the series with its points, a dashed line where each version
+    starts, a red line per threshold. Its JavaScript ships in bqplot's wheel (a prebuilt
+    JupyterLab extension), so Voilà serves it from the hub: nothing comes from the internet."""
+    if data is None:
+        return v.Html(tag="div", class_="mlk-chart-empty pa-2", children=[f"no values of {metric} yet"])
+    import bqplot as bq
+    import numpy as np
+    from ipywidgets import Layout
 
-    index = {at: i for i, (at, _) in enumerate(series)}
-    parts = [
-        f'<svg class="mlk-chart" data-metric="{html.escape(metric)}" width="{WIDTH}" height="{HEIGHT}" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" xmlns="http://www.w3.org/2000/svg" font-size="11">',
-        f'<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="white" stroke="#ddd"/>',
-        f'<text x="{PAD}" y="16" font-weight="bold">{html.escape(metric)}</text>',
-        f'<text x="4" y="{y(high) + 4:.1f}">{_fmt(high)}</text>',
-        f'<text x="4" y="{y(low) + 4:.1f}">{_fmt(low)}</text>',
-    ]
-    for at, label in markers or []:
-        i = index.get(at)
-        if i is None:
-            continue
-        parts.append(
-            f'<line class="mlk-version-marker" x1="{x(i):.1f}" x2="{x(i):.1f}" '
-            f'y1="{PAD - 8}" y2="{HEIGHT - PAD}" '
-            f'stroke="#90A4AE" stroke-dasharray="2,3"/><text x="{x(i) + 3:.1f}" y="{PAD - 2}" fill="#546E7A">'
-            f"{html.escape(label)}</text>"
-        )
-    for value, label in thresholds or []:
-        parts.append(
-            f'<line class="mlk-threshold" x1="{PAD}" x2="{WIDTH - PAD}" '
-            f'y1="{y(value):.1f}" y2="{y(value):.1f}" '
-            f'stroke="#C62828" stroke-dasharray="6,4"/><text x="{WIDTH - PAD + 2}" y="{y(value) + 4:.1f}" '
-            f'fill="#C62828">{html.escape(label)}</text>'
-        )
-    path = " ".join(f"{'M' if i == 0 else 'L'}{x(i):.1f},{y(v):.1f}" for i, (_, v) in enumerate(series))
-    parts.append(f'<path class="mlk-series" d="{path}" fill="none" stroke="#1565C0" stroke-width="2"/>')
-    for i, (at, value) in enumerate(series):
-        parts.append(
-            f'<circle cx="{x(i):.1f}" cy="{y(value):.1f}" r="3" fill="#1565C0">'
-            f"<title>{html.escape(at[:16])}: "
-            f"{_fmt(value)}</title></circle>"
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+    def dates(items: list[datetime]) -> Any:
+        return np.array(items, dtype="datetime64[ms]")
+
+    x = bq.DateScale()
+    y = bq.LinearScale(min=data.low, max=data.high)
+    scales = {"x": x, "y": y}
+    first, last = data.times[0], data.times[-1]
+    marks: list[Any] = []
+    for when, label in data.markers:
+        marks.append(
+            bq.Lines(x=dates([when, when]), y=[data.low, data.high], scales=scales, colors=["#90A4AE"],
+                     line_style="dashed", stroke_width=1)
+        )  # fmt: skip
+        marks.append(
+            bq.Label(x=dates([when]), y=[data.high], scales=scales, text=[label], colors=["#546E7A"],
+                     x_offset=4, y_offset=12, default_size=11)
+        )  # fmt: skip
+    for value, label in data.thresholds:
+        marks.append(
+            bq.Lines(x=dates([first, last]), y=[value, value], scales=scales, colors=["#C62828"],
+                     line_style="dash_dotted", stroke_width=1.5)
+        )  # fmt: skip
+        marks.append(
+            bq.Label(x=dates([last]), y=[value], scales=scales, text=[f"{label} ({_fmt(value)})"],
+                     colors=["#C62828"], x_offset=-90, y_offset=-4, default_size=11)
+        )  # fmt: skip
+    marks.append(
+        bq.Lines(x=dates(data.times), y=data.values, scales=scales, colors=["#1565C0"], stroke_width=2)
+    )
+    marks.append(
+        bq.Scatter(x=dates(data.times), y=data.values, scales=scales, colors=["#1565C0"], default_size=28,
+                   tooltip=bq.Tooltip(fields=["x", "y"], formats=["%Y-%m-%d %H:%M", ".4g"],
+                                      labels=["time", metric]))
+    )  # fmt: skip
+    figure = bq.Figure(
+        marks=marks,
+        axes=[
+            bq.Axis(scale=x, side="bottom", label="time", tick_format="%b %d", num_ticks=6),
+            bq.Axis(scale=y, side="left", label=metric, tick_format=".3g"),
+        ],
+        fig_margin={"top": 24, "bottom": 44, "left": 60, "right": 24},
+        layout=Layout(width="100%", max_width="760px", height="300px"),
+        animation_duration=0,
+    )
+    figure.add_class("mlk-chart")
+    figure.add_class(f"mlk-chart-{_css_name(metric)}")
+    return figure
+
+
+def _css_name(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in text)
 
 
 def request_reason(flags: list[dict[str, Any]]) -> str:
@@ -172,15 +222,6 @@ def request_reason(flags: list[dict[str, Any]]) -> str:
         "Deteriorated: "
         + "; ".join(f["message"] for f in flags)
         + ". Please fine-tune with the attached data."
-    )
-
-
-class Svg(v.VuetifyTemplate):
-    """Markup the dashboard drew itself (its charts)."""
-
-    markup = traitlets.Unicode("").tag(sync=True)
-    template = traitlets.Unicode('<template><div class="mlk-svg" v-html="markup"></div></template>').tag(
-        sync=True
     )
 
 
@@ -331,11 +372,10 @@ class EvaluationDashboard(v.Container):
             style_="max-width: 240px",
         )
         pick.observe(lambda change: self.show_model(model, change["new"]), "v_model")
-        chart = Svg(
-            markup=svg_chart(
-                points, chosen, markers=version_markers(points), thresholds=rule_lines(rules, chosen)
-            )
+        data = chart_data(
+            points, chosen, markers=version_markers(points), thresholds=rule_lines(rules, chosen)
         )
+        chart = metric_chart(data, chosen)
         versions = [label for _, label in version_markers(points)]
         compare_box = v.Html(tag="div", class_="mlk-eval-compare")
         left = v.Select(

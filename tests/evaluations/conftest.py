@@ -46,6 +46,7 @@ from tests.service.helpers import ServedApp, TokenHub, service_config
 token_hub = _service_fixtures.token_hub
 browser = _e2e_fixtures.browser
 page = _e2e_fixtures.page
+screenshots = _e2e_fixtures.screenshots
 
 IMAGE = Path(__file__).parent / "images" / "drifting"
 MODEL = "mlk-test-drifting"

@@ -19,10 +19,11 @@ import pytest
 from mlrun_kernel.datasets import Principal
 from mlrun_kernel.store.models import Evaluation
 from mlrun_kernel.widgets.evaluation import (
+    chart_data,
     compare_versions,
+    metric_chart,
     overview_rows,
     request_reason,
-    svg_chart,
     version_markers,
 )
 from tests.evaluations.helpers import finished_run
@@ -44,13 +45,23 @@ def points() -> list[dict[str, Any]]:
 
 
 def test_the_chart_draws_the_series_version_markers_and_thresholds() -> None:
+    import bqplot as bq
+
     data = points()
     markers = version_markers(data)
     assert [label for _, label in markers] == ["1.0.0", "1.1.0"]
-    svg = svg_chart(data, "accuracy", markers=markers, thresholds=[(0.85, "rule 1")])
-    assert svg.startswith("<svg") and svg.count("<circle") == 6
-    assert svg.count('class="mlk-version-marker"') == 2 and svg.count('class="mlk-threshold"') == 1
-    assert "no values of f1" in svg_chart(data, "f1")
+    drawn = chart_data(data, "accuracy", markers=markers, thresholds=[(0.85, "rule 1")])
+    assert drawn is not None and len(drawn.values) == 6 and drawn.values[-1] == 0.97
+    assert [label for _, label in drawn.markers] == ["1.0.0", "1.1.0"]
+    assert drawn.low < 0.8 and drawn.high > 0.97, "the threshold and every point are in view"
+    figure = metric_chart(drawn, "accuracy")
+    assert isinstance(figure, bq.Figure) and "mlk-chart" in figure._dom_classes
+    (dots,) = [m for m in figure.marks if isinstance(m, bq.Scatter)]
+    assert len(dots.x) == 6
+    labels = [text for m in figure.marks if isinstance(m, bq.Label) for text in m.text]
+    assert labels == ["1.0.0", "1.1.0", "rule 1 (0.85)"]
+    assert chart_data(data, "f1") is None
+    assert "no values of f1" in metric_chart(None, "f1").children[0]
 
 
 def test_two_versions_side_by_side_and_the_table_rows() -> None:
@@ -139,19 +150,35 @@ def test_admins_see_the_evaluation_app_with_a_chart_and_ask_the_experts_in_two_c
     voila: Any,
     page: Any,
     app_service: ServedApp,
+    screenshots: Path,
 ) -> None:
+    def shot(name: str, locator: Any | None = None) -> None:
+        if locator is not None:
+            locator.scroll_into_view_if_needed()  # Voilà scrolls in its own container
+        page.wait_for_timeout(300)  # let the chart's transitions settle for the picture
+        page.screenshot(path=str(screenshots / f"evaluations-admin-{name}.png"), full_page=True)
+
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(voila("admin"), timeout=120_000)
     page.locator(".mlk-eval-table").wait_for(timeout=120_000)
     row = page.locator(".mlk-eval-row", has_text="team/scored")
     assert "flagged" in row.inner_text() and "accuracy 0.8" in row.inner_text()
-    chart = page.locator("svg.mlk-chart[data-metric='accuracy']")
-    chart.wait_for(timeout=60_000)
-    assert chart.locator("circle").count() == 6
-    assert chart.locator(".mlk-version-marker").count() == 2 and chart.locator(".mlk-threshold").count() == 1
+    shot("1-table-flagged", row)
+    chart = page.locator(".mlk-chart.mlk-chart-accuracy")  # the bqplot figure, drawn in SVG
+    chart.locator("svg .dot").first.wait_for(timeout=60_000)
+    assert chart.locator("svg .dot").count() == 6
+    for label in ("1.0.0", "1.1.0", "rule"):  # version markers and the threshold line
+        assert chart.locator("svg text", has_text=label).count() >= 1, label
     assert page.locator(".mlk-eval-compare-table").count() == 1
+    shot("2-chart", chart)
     row.locator(".mlk-eval-ask-btn").click()
-    page.locator(".mlk-eval-send-request").click()
-    page.locator(".mlk-eval-request-table", has_text="team/scored").wait_for(timeout=60_000)
+    send = page.locator(".mlk-eval-send-request")
+    send.wait_for(timeout=30_000)
+    shot("3-request-dialog", send)
+    send.click()
+    requests_table = page.locator(".mlk-eval-request-table", has_text="team/scored")
+    requests_table.wait_for(timeout=60_000)
+    shot("4-request-sent", requests_table)
     requests = app_service.app.state.evaluations.requests(
         Principal(name="ada", is_admin=True), model="team/scored"
     )
@@ -162,9 +189,10 @@ def test_admins_see_the_evaluation_app_with_a_chart_and_ask_the_experts_in_two_c
 @pytest.mark.hub
 @pytest.mark.registry
 @pytest.mark.browser
-def test_a_model_user_is_refused_the_evaluation_app(voila: Any, page: Any) -> None:
+def test_a_model_user_is_refused_the_evaluation_app(voila: Any, page: Any, screenshots: Path) -> None:
     page.goto(voila("user"), timeout=120_000)
     error = page.locator(".mlk-app-error")
     error.wait_for(timeout=120_000)
+    page.screenshot(path=str(screenshots / "evaluations-user-refused.png"), full_page=True)
     assert "may not do this" in error.inner_text()
     assert page.locator(".mlk-eval-table").count() == 0
