@@ -88,7 +88,7 @@ def compare_versions(points: list[dict[str, Any]], a: str, b: str) -> list[dict[
             "metric": m,
             a: left.get(m),
             b: right.get(m),
-            "delta": (right[m] - left[m]) if m in left and m in right else None,
+            "delta": round(right[m] - left[m], 12) if m in left and m in right else None,
         }
         for m in sorted(set(left) | set(right))
     ]
@@ -199,7 +199,7 @@ def metric_chart(data: ChartData | None, metric: str) -> Any:
         marks=marks,
         axes=[
             bq.Axis(scale=x, side="bottom", label="time", tick_format="%b %d", num_ticks=6),
-            bq.Axis(scale=y, side="left", label=metric, tick_format=".3g"),
+            bq.Axis(scale=y, side="left", tick_format=".3g"),  # the metric is named above
         ],
         fig_margin={"top": 24, "bottom": 44, "left": 60, "right": 24},
         layout=Layout(width="100%", max_width="760px", height="300px"),
@@ -225,6 +225,15 @@ def request_reason(flags: list[dict[str, Any]]) -> str:
     )
 
 
+def _cell(value: Any) -> str:
+    """A table cell: numbers to 4 significant digits (no 0.7999999999999999), none as a dash."""
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return _fmt(value)
+    return str(value)
+
+
 def _table(rows: list[dict[str, Any]], columns: list[str], class_: str = "") -> v.Html:
     head = v.Html(
         tag="thead", children=[v.Html(tag="tr", children=[v.Html(tag="th", children=[c]) for c in columns])]
@@ -234,10 +243,7 @@ def _table(rows: list[dict[str, Any]], columns: list[str], class_: str = "") -> 
         children=[
             v.Html(
                 tag="tr",
-                children=[
-                    v.Html(tag="td", children=[str(r.get(c, "") if r.get(c) is not None else "–")])
-                    for c in columns
-                ],
+                children=[v.Html(tag="td", children=[_cell(r.get(c))]) for c in columns],
             )
             for r in rows
         ],

@@ -19,6 +19,7 @@ import pytest
 from mlrun_kernel.datasets import Principal
 from mlrun_kernel.store.models import Evaluation
 from mlrun_kernel.widgets.evaluation import (
+    _cell,
     chart_data,
     compare_versions,
     metric_chart,
@@ -76,6 +77,12 @@ def test_two_versions_side_by_side_and_the_table_rows() -> None:
           "latest": {"version": "1.0.0"}, "active_requests": 0}]
     )  # fmt: skip
     assert table[0]["metrics"] == "accuracy 0.7▼" and table[0]["state"] == "flagged"
+    noisy = compare_versions(
+        [{"at": "1", "metric": "a", "value": 0.7999999999999999, "digest": V1, "version": "1"},
+         {"at": "2", "metric": "a", "value": 0.8, "digest": V2, "version": "2"}], "1", "2",
+    )  # fmt: skip
+    assert noisy[0]["delta"] == 0.0, "float noise is not a change"
+    assert [_cell(noisy[0]["1"]), _cell(None), _cell(3)] == ["0.8", "–", "3"]
     assert "below the threshold 0.75" in request_reason([flag])
 
 
