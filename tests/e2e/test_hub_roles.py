@@ -331,6 +331,15 @@ def test_users_cannot_pick_the_image_of_their_server(up_hub: Hub) -> None:
         assert response.status_code == 400, response.text
         assert "Specifying image to launch is not allowed" in response.text
     finally:
+        # The hub keeps a spawn request's options as the user's defaults, even a refused one
+        # (and an empty body reuses them): clear them, or every later start of demo-user
+        # would be refused too.
+        httpx.patch(
+            f"{up_hub.url}/hub/api/users/demo-user/server",
+            headers={"Authorization": f"token {token}"},
+            json={"user_options": {}},
+            timeout=60,
+        )
         session.close()
 
 
