@@ -20,9 +20,13 @@ How the pieces stack, from the config file down:
 - ``guard``: the notebook servers' jupyter-server extension that answers model
   users' JupyterLab pages with a page pointing back to their apps.
 - ``deployment``: what the engine must have before the first spawn (the network).
+- ``server_token``: the notebook servers' token asks for every service scope and keeps
+  them past the spawn, so the hub grants, per request, what the groups give now.
+- ``warm``: the notebook servers' kernel manager, keeping warm kernels that Voilà
+  pages of the apps take (the equivalent of Voilà's preheat in server-extension mode).
 
 The single-user image has the package but not the service's dependencies, so
-this package imports nothing eagerly: ``roles`` and ``guard`` must load there.
+this package imports nothing eagerly: ``roles``, ``guard`` and ``warm`` must load there.
 
 docs/authentication.md is the operator's guide; docs/hub.md the pages, roles and deployment.
 """

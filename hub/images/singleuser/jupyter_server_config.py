@@ -17,3 +17,11 @@ c.VoilaConfiguration.theme = "light"
 # Users see outputs only: never the sources, and no tracebacks with internals.
 c.VoilaConfiguration.strip_sources = True
 c.VoilaConfiguration.show_tracebacks = False
+
+# Returning users do not wait for a kernel start: the server keeps a warm kernel (the apps'
+# modules imported, no cell run) for the apps' folder, and each Voila page takes one, with
+# the page's query string and request variables put into it first (mlrun_kernel/hub/warm.py;
+# Voila's own preheat_kernel does not work in this server-extension mode). The pool is
+# filled at start by the mlrun_kernel.hub.warm extension (jupyter_server_config.d/).
+c.ServerApp.kernel_manager_class = "mlrun_kernel.hub.warm.WarmKernelManager"
+c.WarmKernelManager.warm_kernels = {"apps": 1}
