@@ -541,6 +541,26 @@ def test_pattern_properties_choose_the_value_schema_and_property_names_are_check
     assert not form.valid
 
 
+def test_a_nested_object_of_extra_keys_only_shows_its_new_key_row_before_any_key() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "labels": {"type": "object", "title": "Labels", "additionalProperties": {"type": "string"}},
+            "limits": {"type": "object", "title": "Limits", "patternProperties": {"^[a-z]+$": {}}},
+        },
+    }
+    form = SchemaForm(schema)
+    labels, limits = field(form, "/labels"), field(form, "/limits")
+    for editor, title in ((labels, "Labels"), (limits, "Limits")):
+        row = editor.body.children[-1]
+        assert editor.new_key in row.children and editor.add_button in row.children
+        assert editor.new_key.label == f"New key in {title}"
+        assert editor.add_button.attributes == {"aria-label": f"Add the key in {title}"}
+        assert editor.body.children[0].children == [title]  # its header
+    assert labels.add_entry("") == "type a key first" and labels.new_key.error_messages == "type a key first"
+    assert labels.add_entry("team") is None and form.value == {"labels": {"team": ""}}
+
+
 def test_property_names_with_an_enum_offer_the_remaining_names() -> None:
     schema = {
         "type": "object",

@@ -126,7 +126,9 @@ class ObjectField(Container):
         changed = changed or list(children) != [k for k in self.children if not k.startswith("\0")]
         entries_changed = self._fill_entries(data, children)
         self.children = children
-        if changed or entries_changed:
+        # An object with no declared property and no key yet (``additionalProperties`` only)
+        # changes nothing on its first fill, yet needs its header and its "New key" row.
+        if changed or entries_changed or not self.rows:
             rows: list[Any] = [child.widget for child in children.values()]
             rows.extend(entry.widget for entry in self.entries)
             if kinds.accepts_extra_keys(self.node) and not self.read_only:
@@ -157,33 +159,47 @@ class ObjectField(Container):
             children["\0" + entry.key] = entry.value_field
         return changed
 
+    def new_key_label(self) -> str:
+        """The new-key input's label: one per editor on a page ("New key in Labels"), so a person
+        (and a screen reader, and a browser test) finds the right one by its label."""
+        title = self.label.removesuffix(" *")
+        return f"New key in {title}" if title else "New key"
+
     def _new_key_row(self) -> Any:
         choices = kinds.key_choices(self.node)
         data_keys = {e.key for e in self.entries}
+        label = self.new_key_label()
         if choices is not None:
             self.new_key = v.Select(
-                label="New key",
+                label=label,
                 items=[
                     name for name in choices if name not in data_keys and name not in self.node.properties
                 ],
                 v_model=None,
                 density="compact",
                 variant="outlined",
-                hide_details=True,
+                hide_details="auto",  # room for "already used" and the like, only when said
                 style_="max-width: 18rem",
             )
         else:
             self.new_key = v.TextField(
-                label="New key",
+                label=label,
                 v_model="",
                 density="compact",
                 variant="outlined",
-                hide_details=True,
+                hide_details="auto",
                 style_="max-width: 18rem",
             )
-        add = v.Btn(children=["Add"], variant="tonal", size="small", class_="ml-2")
+        add = v.Btn(
+            children=["Add"],
+            variant="tonal",
+            size="small",
+            class_="ml-2 mt-1",
+            attributes={"aria-label": label.replace("New key", "Add the key", 1)},
+        )
         add.on_event("click", lambda *_: self.add_entry(self.new_key.v_model or ""))
-        return v.Html(tag="div", class_="d-flex align-center mb-2", children=[self.new_key, add])
+        self.add_button = add
+        return v.Html(tag="div", class_="mlk-new-key d-flex align-start mb-2", children=[self.new_key, add])
 
     def add_entry(self, key: str) -> str | None:
         """Add the key ``key`` (the "Add" button); returns the problem when it cannot be added."""
