@@ -9,7 +9,10 @@ export MLK_REGISTRY_PUSH_ADDR ?= 127.0.0.1:5001
 export MLK_REGISTRY_PUSH_URL ?= http://$(MLK_REGISTRY_PUSH_ADDR)
 PY := .venv/bin/python
 # `make up` says how long each step took, and the whole: $(call timed,COMMAND,WHAT).
-export MLK_UP_STARTED ?= $(shell date +%s)
+ifndef MLK_UP_STARTED
+MLK_UP_STARTED := $(shell date +%s)
+endif
+export MLK_UP_STARTED
 timed = start=$$(date +%s); $(1) || exit 1; echo "up: $(2) ($$(( $$(date +%s) - start ))s)"
 EXAMPLES := $(wildcard examples/models/*/mlk.yaml)
 
