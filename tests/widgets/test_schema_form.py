@@ -559,6 +559,10 @@ def test_a_nested_object_of_extra_keys_only_shows_its_new_key_row_before_any_key
         assert editor.body.children[0].children == [title]  # its header
     assert labels.add_entry("") == "type a key first" and labels.new_key.error_messages == "type a key first"
     assert labels.add_entry("team") is None and form.value == {"labels": {"team": ""}}
+    [entry] = labels.entries
+    shown = [row for row in labels.body.children if row is entry.value_field.widget]
+    assert shown == []  # the value's input is shown once, inside its entry's row
+    assert entry.value_field.widget in entry.widget.children
 
 
 def test_property_names_with_an_enum_offer_the_remaining_names() -> None:

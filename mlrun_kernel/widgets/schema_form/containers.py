@@ -129,7 +129,8 @@ class ObjectField(Container):
         # An object with no declared property and no key yet (``additionalProperties`` only)
         # changes nothing on its first fill, yet needs its header and its "New key" row.
         if changed or entries_changed or not self.rows:
-            rows: list[Any] = [child.widget for child in children.values()]
+            # declared fields, then the entries (each holds its own value field's widget)
+            rows: list[Any] = [child.widget for key, child in children.items() if not key.startswith("\0")]
             rows.extend(entry.widget for entry in self.entries)
             if kinds.accepts_extra_keys(self.node) and not self.read_only:
                 rows.append(self._new_key_row())
