@@ -39,7 +39,12 @@ def fail(exc: BaseException) -> int:
     message = str(exc)
     refused = isinstance(exc, ServiceError) and exc.status is not None and exc.status < 500
     if refused and isinstance(exc, ServiceError) and isinstance(exc.detail, str) and exc.detail:
-        lines = [f"\n  {e.get('path') or '/'}: {e.get('message')}" for e in exc.errors]
+        said = exc.detail  # what the detail already says is not said twice (as embedded)
+        lines = [
+            f"\n  {e.get('path') or '/'}: {e.get('message')}"
+            for e in exc.errors
+            if str(e.get("message")) not in said
+        ]
         message = exc.detail + "".join(lines)
     print(f"mlk: error: {message}", file=sys.stderr)
     return 1

@@ -49,6 +49,8 @@ class RunAsk:
     parameters: dict[str, Any]
     reuse: bool = False
     owner: str | None = None
+    name: str | None = None
+    """What the person calls the run (``mlk run --name``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -237,6 +239,7 @@ class Embedded:
             parameters=ask.parameters,
             owner=ask.owner or self._principal,
             reuse=ask.reuse,
+            name=ask.name,
         )
         return public_record(self._executor.submit(request))
 
@@ -375,7 +378,12 @@ class Remote:
                 )
         inputs = {name: self._ref(value) for name, value in ask.inputs.items()}
         run = self.client.start_run(
-            ask.model, task=ask.task, inputs=inputs, parameters=ask.parameters, reuse=ask.reuse
+            ask.model,
+            task=ask.task,
+            inputs=inputs,
+            parameters=ask.parameters,
+            reuse=ask.reuse,
+            name=ask.name,
         )
         return dict(run)
 

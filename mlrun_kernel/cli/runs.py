@@ -51,6 +51,7 @@ def add_parser(sub: Any) -> None:
         "--reuse", action="store_true", help="return an identical earlier successful run's results instead"
     )
     run.add_argument("--owner", help="run as this user (embedded only; default: you)")
+    run.add_argument("--name", help="what you call this run (up to 200 characters; shown in histories)")
     run.set_defaults(handler=run_run)
 
     p = sub.add_parser("runs", help="list, inspect and manage runs")
@@ -60,6 +61,7 @@ def add_parser(sub: Any) -> None:
     lst.add_argument("--state")
     lst.add_argument("--model", help="repository name")
     lst.add_argument("--task")
+    lst.add_argument("--name", help="runs whose name holds this text (any case)")
     lst.add_argument("--since", type=datetime.fromisoformat, help="created at or after (ISO 8601)")
     lst.add_argument("--until", type=datetime.fromisoformat, help="created before (ISO 8601)")
     lst.add_argument("--sort", default="-created_at", help=f"{', '.join(SORTS)}; -NAME reverses")
@@ -173,6 +175,7 @@ def run_run(args: argparse.Namespace) -> int:
         parameters=_parameters(args),
         reuse=args.reuse,
         owner=args.owner,
+        name=args.name,
     )
     run = platform.submit(ask)
     return _carry_out(platform, run, args)
@@ -193,6 +196,7 @@ def run_list(args: argparse.Namespace) -> int:
         state=args.state,
         created_after=args.since,
         created_before=args.until,
+        name=args.name,
         sort=args.sort,
         offset=args.offset,
         limit=args.limit,
@@ -204,6 +208,7 @@ def run_list(args: argparse.Namespace) -> int:
     rows = [
         {
             "run": r["id"],
+            "name": r.get("name") or "",
             "owner": r["owner"],
             "model": _model_column(r),
             "task": r["task"],
@@ -213,7 +218,7 @@ def run_list(args: argparse.Namespace) -> int:
         }
         for r in page["runs"]
     ]
-    emit(rows, as_json=False, columns=["run", "owner", "model", "task", "state", "created", "reason"])
+    emit(rows, as_json=False, columns=["run", "name", "owner", "model", "task", "state", "created", "reason"])
     if page["next_offset"] is not None:
         print(f"{len(rows)} of {page['total']} runs; the next page: --offset {page['next_offset']}")
     return 0
@@ -226,6 +231,8 @@ def run_show(args: argparse.Namespace) -> int:
         emit(run, as_json=True)
         return 0
     print(f"run {run['id']}  {run['state']}" + (f": {run['reason']}" if run["reason"] else ""))
+    if run.get("name"):
+        print(f"name:    {run['name']}")
     print(f"model:   {run['model']} {run['model_version'] or ''} ({run['digest']})")
     print(f"task:    {run['task']}   owner: {run['owner']}   attempts: {run['attempts']}")
     print(f"params:  {json.dumps(run['parameters'])}")

@@ -52,6 +52,9 @@ COMMANDS: list[list[str]] = [
     ["runs", "rerun", "{run}", "--follow"],
     ["runs", "rm", "{detached}"],
     ["runs", "show", "{detached}"],
+    ["run", MODEL, "--task", "predict", "--input", "data=rows", "--name", "  Nightly check  "],
+    ["runs", "list", "--name", "NIGHTLY"],
+    ["run", MODEL, "--task", "predict", "--input", "data=rows", "--name", "x" * 201],
     ["datasets", "rm", "rows"],
     ["datasets", "show", "rows"],
 ]
@@ -149,6 +152,11 @@ def test_every_command_prints_the_same_embedded_and_through_the_service(
         assert mine == theirs, f"`mlk {mine[0]}` differs:\nembedded: {mine[1:]}\nremote:   {theirs[1:]}"
     outcome = {argv: code for argv, code, _, _ in embedded}
     assert outcome[" ".join(COMMANDS[10])] == 0 and outcome[" ".join(COMMANDS[12])] == 1
+    said = {argv: (code, out, err) for argv, code, out, err in embedded}
+    named = said["runs list --name NIGHTLY"][1].splitlines()  # stored stripped, found in any case
+    assert [line.split()[:3] for line in named[1:]] == [["<run>", "Nightly", "check"]], named
+    code, _, err = said[" ".join(COMMANDS[-3])]
+    assert code != 0 and "200" in err, err  # too long: refused, saying the limit
 
 
 def test_what_cannot_work_through_the_service_says_so(tmp_path: Path, registry_url: str) -> None:
