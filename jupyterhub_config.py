@@ -107,9 +107,10 @@ unset); the defaults serve one machine::
     MLK_SINGLEUSER_CPU_LIMIT [none]
         CPU limit of a notebook container
     MLK_DEFAULT_URL [by role]
-        where users land after login; unset: model users and admins in the model
-        gallery (/voila/render/apps/models.ipynb), model experts in JupyterLab
-        (/lab/tree/notebooks); mlrun_kernel/hub/roles.py
+        where users land after login; unset: model users in the model gallery
+        (/voila/render/apps/models.ipynb), model experts in JupyterLab
+        (/lab/tree/notebooks), admins in the evaluation app
+        (/voila/render/apps/evaluate.ipynb); mlrun_kernel/hub/roles.py
     MLK_PLATFORM_NAME [mlrun-kernel]
         the platform's name on the hub's pages and the apps' navigation bar
     MLK_PLATFORM_TAGLINE [Run machine-learning models on your own data, in the browser.]

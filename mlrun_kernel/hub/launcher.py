@@ -22,7 +22,8 @@ FILE_NAME = "jp_app_launcher_mlk.yaml"
 
 
 def launcher_entries(server_prefix: str) -> list[dict[str, Any]]:
-    """One ``url`` entry per Voilà app (JupyterLab itself needs none), under ``server_prefix``."""
+    """One ``url`` entry per Voilà app an expert may open (JupyterLab itself needs none), under
+    ``server_prefix``; the admins' evaluation app is one click away in every app's bar instead."""
     prefix = server_prefix if server_prefix.endswith("/") else server_prefix + "/"
     return [
         {
@@ -35,7 +36,7 @@ def launcher_entries(server_prefix: str) -> list[dict[str, Any]]:
             "args": {"createNewWindow": True},
         }
         for app in APPS
-        if app.path.startswith("voila/")
+        if app.path.startswith("voila/") and "model-expert" in app.roles  # not the admins' own app
     ]
 
 

@@ -84,6 +84,13 @@ APPS: tuple[App, ...] = (
         "lab/tree/notebooks",
         frozenset({"model-expert", "model-admin"}),
     ),
+    App(
+        "evaluations",
+        "Evaluations",
+        "How every model performs over time: rules, schedules, fine-tune requests.",
+        f"{VOILA_PREFIX}evaluate.ipynb",
+        frozenset({"model-admin"}),
+    ),
 )
 
 
@@ -119,12 +126,14 @@ def may_use_jupyterlab(role: Role) -> bool:
 def landing_url(role: Role) -> str:
     """Where a freshly started server sends its user (``Spawner.default_url``).
 
-    Model users and admins land in the gallery (the admins' evaluation app comes
-    with that issue; the gallery's navigation bar links the hub's admin panel);
-    experts land in JupyterLab's file browser on the curated notebooks.
+    Model users land in the gallery; experts in JupyterLab's file browser on the
+    curated notebooks; admins in their evaluation app (its navigation bar links
+    the gallery and the hub's admin panel).
     """
     if role == "model-expert":
         return "/lab/tree/notebooks"
+    if role == "model-admin":
+        return f"/{VOILA_PREFIX}evaluate.ipynb"
     return f"/{VOILA_PREFIX}models.ipynb"
 
 

@@ -2,7 +2,7 @@
 
 ``NavBar`` shows the platform's name, one link per app of the user's role
 (``mlrun_kernel.hub.roles.apps_for``: Models, Runs, Datasets; JupyterLab for
-experts; Admin and, once it exists, Evaluations for admins), the signed-in
+experts; Evaluations and Admin for admins), the signed-in
 user and sign-out. ``nav_links`` computes the links from plain values so tests
 need no hub. ``app_page`` stacks the bar over an app's content, building the
 content inside a guard: a broken service, an expired token or a refused
@@ -15,14 +15,13 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import ipyvuetify as v
 
 from mlrun_kernel.client import AuthenticationFailed, PermissionDenied, ServiceError, ServiceUnavailable
 from mlrun_kernel.config import client_settings
-from mlrun_kernel.hub.roles import APPS_DIR, Role, apps_for, known_role
+from mlrun_kernel.hub.roles import Role, apps_for, known_role
 
 log = logging.getLogger(__name__)
 
@@ -56,18 +55,11 @@ def _platform_name() -> str:
     return client_settings().platform_name
 
 
-def nav_links(role: Role, where: Where, has_evaluations: bool = False) -> list[NavLink]:
-    """The bar's links for ``role``: its apps, then the admins' pages."""
+def nav_links(role: Role, where: Where) -> list[NavLink]:
+    """The bar's links for ``role``: its apps (the admins' evaluation app among them), then the
+    hub's admin panel for admins."""
     links = [NavLink(app.key, app.title, where.server_prefix + app.path) for app in apps_for(role)]
     if role == "model-admin":
-        if has_evaluations:
-            links.append(
-                NavLink(
-                    "evaluations",
-                    "Evaluations",
-                    f"{where.server_prefix}voila/render/{APPS_DIR}/evaluate.ipynb",
-                )
-            )
         links.append(NavLink("admin", "Admin", f"{where.hub_prefix}admin"))
     return links
 
@@ -92,7 +84,6 @@ class NavBar(v.Toolbar):
     ) -> None:
         where = where or Where.from_env()
         role = role or current_role()
-        has_evaluations = (Path.home() / APPS_DIR / "evaluate.ipynb").exists()
         buttons = [
             v.Btn(
                 children=[link.title],
@@ -101,7 +92,7 @@ class NavBar(v.Toolbar):
                 class_=f"mlk-nav-{link.key} text-none",
                 color="white" if link.key == current else None,
             )
-            for link in nav_links(role, where, has_evaluations)
+            for link in nav_links(role, where)
         ]
         super().__init__(
             class_="mlk-nav mb-4",
@@ -127,7 +118,7 @@ class NavBar(v.Toolbar):
             **kwargs,
         )
         self.role = role
-        self.links = nav_links(role, where, has_evaluations)
+        self.links = nav_links(role, where)
 
 
 def friendly_message(exc: BaseException, hub_prefix: str = "/hub/") -> tuple[str, str]:

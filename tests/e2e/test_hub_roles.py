@@ -1,7 +1,7 @@
 """Each role's landing, in Chromium against the hub `make up` runs (native accounts, demo users).
 
 Model users land in the gallery under the apps' navigation bar and JupyterLab
-answers them with a page pointing back; admins land in the gallery with the
+answers them with a page pointing back; admins land in the evaluation app with the
 admin panel one click away; moving someone between groups in the hub changes
 what they may open at their next page load. Screenshots of every step land
 in data/screenshots/.
@@ -89,12 +89,16 @@ def test_model_user_lands_in_the_gallery_and_jupyterlab_points_back(
 
 
 @pytest.mark.browser
-def test_admin_lands_in_the_gallery_with_the_admin_panel_one_click_away(
+def test_admin_lands_in_the_evaluation_app_with_the_gallery_and_the_admin_panel_one_click_away(
     up_hub: Hub, page, screenshots: Path
 ) -> None:
     hub = up_hub
     sign_in(page, hub, "demo-admin")
-    page.wait_for_url(f"**/user/demo-admin/{GALLERY}", timeout=120_000)
+    page.wait_for_url("**/user/demo-admin/voila/render/apps/evaluate.ipynb", timeout=120_000)
+    page.locator(".mlk-eval-table").wait_for(timeout=120_000)
+    page.screenshot(path=str(screenshots / "roles-admin-evaluations.png"), full_page=True)
+    page.click(".mlk-nav-models")
+    page.wait_for_url(f"**/user/demo-admin/{GALLERY}", timeout=60_000)
     page.locator(".mlk-nav-admin").wait_for(timeout=90_000)
     page.screenshot(path=str(screenshots / "roles-admin-gallery.png"), full_page=True)
     page.click(".mlk-nav-admin")
@@ -104,6 +108,7 @@ def test_admin_lands_in_the_gallery_with_the_admin_panel_one_click_away(
     page.goto(f"{hub.url}/hub/home")
     assert page.locator("#mlk-app-admin").count() == 1
     assert page.locator("#mlk-app-lab").count() == 1
+    assert page.locator("#mlk-app-evaluations").count() == 1
 
 
 def server_token(docker_client: docker.DockerClient, hub: Hub, user: str) -> tuple[str, str]:

@@ -22,9 +22,9 @@ def test_the_strongest_group_decides_the_role(groups: list[str], admin: bool, ro
     assert role_of(groups, admin) == role
 
 
-def test_model_users_land_in_the_gallery_and_experts_in_jupyterlab() -> None:
+def test_model_users_land_in_the_gallery_experts_in_jupyterlab_admins_in_evaluations() -> None:
     assert landing_url("model-user") == "/voila/render/apps/models.ipynb"
-    assert landing_url("model-admin") == "/voila/render/apps/models.ipynb"
+    assert landing_url("model-admin") == "/voila/render/apps/evaluate.ipynb"
     assert landing_url("model-expert") == "/lab/tree/notebooks"
     assert not may_use_jupyterlab("model-user")
     assert may_use_jupyterlab("model-expert") and may_use_jupyterlab("model-admin")

@@ -18,12 +18,12 @@ def test_model_users_see_their_apps_and_no_admin_link() -> None:
     assert links[1].url == "/user/ada/voila/render/apps/runs.ipynb"
 
 
-def test_admins_get_the_admin_panel_and_the_evaluations_app_once_it_exists() -> None:
-    titles = [link.title for link in nav_links("model-admin", WHERE)]
-    assert titles[-1] == "Admin" and "Evaluations" not in titles
-    links = nav_links("model-admin", WHERE, has_evaluations=True)
+def test_admins_get_the_evaluations_app_and_the_admin_panel_and_nobody_else_does() -> None:
+    links = nav_links("model-admin", WHERE)
     assert [link.title for link in links][-2:] == ["Evaluations", "Admin"]
-    assert links[-1].url == "/hub/admin"
+    assert links[-2].url.endswith("voila/render/apps/evaluate.ipynb") and links[-1].url == "/hub/admin"
+    for role in ("model-user", "model-expert"):
+        assert not {"Evaluations", "Admin"} & {link.title for link in nav_links(role, WHERE)}
 
 
 def test_the_bar_shows_the_platform_the_user_and_sign_out() -> None:
