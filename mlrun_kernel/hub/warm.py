@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from typing import Any
+from typing import Any, cast
 
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from traitlets import Dict, Float, Int, List, Unicode
@@ -113,7 +113,9 @@ class WarmKernelManager(AsyncMappingKernelManager):
 
     async def _warm_one(self, folder: str) -> str:
         env = {**os.environ, WARM_MARK: "1"}
-        kernel_id = await super().start_kernel(path=folder, kernel_name=self.warm_kernel_name, env=env)
+        kernel_id = await super().start_kernel(
+            path=cast(Any, folder), kernel_name=self.warm_kernel_name, env=env
+        )
         self._warm_env[kernel_id] = env
         code = (
             "import importlib as _mlk_importlib\n"
@@ -165,9 +167,9 @@ class WarmKernelManager(AsyncMappingKernelManager):
 
     # -- the kernel manager's door ------------------------------------------
 
-    async def start_kernel(
+    async def start_kernel(  # type: ignore[override]
         self, *, kernel_id: str | None = None, path: str | None = None, **kwargs: Any
-    ) -> str:  # type: ignore[override]
+    ) -> str:
         env = kwargs.get("env") or {}
         folder = (path or "").strip("/")
         wanted = kwargs.get("kernel_name") or self.default_kernel_name
@@ -182,10 +184,10 @@ class WarmKernelManager(AsyncMappingKernelManager):
             if taken is not None:
                 self.log.info("Voila page in %s/ takes warm kernel %s", folder, taken)
                 return taken
-        return await super().start_kernel(kernel_id=kernel_id, path=path, **kwargs)
+        return await super().start_kernel(kernel_id=kernel_id, path=cast(Any, path), **kwargs)
 
     async def _execute(self, kernel_id: str, code: str) -> None:
-        client = self.get_kernel(kernel_id).client()
+        client: Any = self.get_kernel(kernel_id).client()  # an asynchronous client at run time
         client.start_channels()
         try:
             await client.wait_for_ready(timeout=self.warm_timeout)
