@@ -213,10 +213,11 @@ def model_card(model: Model) -> v.Card:
     )
 
 
-def _open_flags(client: Client) -> list[dict[str, Any]]:
-    """Open flags for the badges; a service without evaluations (or refusing) just shows none."""
+def open_flags(client: Client, model: str | None = None) -> list[dict[str, Any]]:
+    """Open flags for the badges (of one ``model``, or all); a service without evaluations (or
+    refusing to show them to this user) just shows none."""
     try:
-        return client.list_flags()
+        return client.list_flags(model)
     except ServiceError:
         return []
 
@@ -313,9 +314,9 @@ class ModelGallery(v.Container):
 
     def _fetch(self) -> list[Model]:
         if self.client is not None:
-            return attach_flags(self.client.list_models(), _open_flags(self.client))
+            return attach_flags(self.client.list_models(), open_flags(self.client))
         with self._client_factory() as client:
-            return attach_flags(client.list_models(), _open_flags(client))
+            return attach_flags(client.list_models(), open_flags(client))
 
     def refresh(self) -> None:
         """Ask the service again and redraw the cards."""

@@ -18,9 +18,9 @@ from typing import Any
 
 import ipyvuetify as v
 
-from mlrun_kernel.client import Client, ServiceError
+from mlrun_kernel.client import Client
 from mlrun_kernel.widgets.common import Loading, Notice, apply_theme, client_or_default, safe_call, section
-from mlrun_kernel.widgets.gallery import Markdown, flag_badge
+from mlrun_kernel.widgets.gallery import Markdown, flag_badge, open_flags
 
 RunHandler = Callable[[str, str, dict[str, Any] | None], None]
 """``(model, task, example parameters or None)``: what a Run button asks for."""
@@ -183,15 +183,8 @@ class ModelCard(v.Card):
         )
         if detail is None:
             return
-        self.facts = card_facts(dict(detail), self._open_flags())
+        self.facts = card_facts(dict(detail), open_flags(self.client, self.model))
         self.body.children = self._draw(self.facts)
-
-    def _open_flags(self) -> list[dict[str, Any]]:
-        """This model's open flags; none where the service keeps none or does not show them."""
-        try:
-            return self.client.list_flags(self.model)
-        except ServiceError:
-            return []
 
     def _run_button(self, task: str, example: dict[str, Any] | None = None) -> v.Btn:
         if example is None:

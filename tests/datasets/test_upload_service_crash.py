@@ -15,7 +15,6 @@ import hashlib
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ import pytest
 
 from mlrun_kernel.client import Client
 from tests.datasets.conftest import MiB
-from tests.paths import ROOT
+from tests.service.helpers import service_process
 
 TOKEN = "crash-test-token"
 PREFIX = "/services/models/"
@@ -55,23 +54,7 @@ def start_service(data: Path, port: int) -> subprocess.Popen[bytes]:
         "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}",
         "JUPYTERHUB_SERVICE_PREFIX": PREFIX,
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mlrun_kernel.service", "--log-level", "warning"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the service ended at start"
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}{PREFIX}api/health", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise AssertionError("the service did not come up")
+    return service_process(env, port, timeout=60)
 
 
 @pytest.fixture

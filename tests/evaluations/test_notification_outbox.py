@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +20,7 @@ from mlrun_kernel.evaluations.notify import add_webhook, list_deliveries
 from mlrun_kernel.store import Store
 from mlrun_kernel.store.models import NotificationOutbox
 from tests.evaluations.conftest import MODEL, WebhookReceiver
-from tests.paths import ROOT
-from tests.service.helpers import free_port, wait_for
+from tests.service.helpers import free_port, service_process, wait_for
 
 pytestmark = [pytest.mark.docker, pytest.mark.registry]
 
@@ -46,23 +44,7 @@ def start_service(store: Store, data: Path, registry_url: str, port: int) -> sub
         "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}",
         "JUPYTERHUB_SERVICE_PREFIX": PREFIX,
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mlrun_kernel.service", "--log-level", "warning"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the service ended at start"
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}{PREFIX}api/health", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise AssertionError("the service did not come up")
+    return service_process(env, port, timeout=90)
 
 
 @pytest.fixture

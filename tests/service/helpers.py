@@ -8,6 +8,7 @@ import secrets
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -223,3 +224,27 @@ def environ(**values: str) -> Iterator[None]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def service_process(env: dict[str, str], port: int, timeout: float = 90) -> subprocess.Popen[bytes]:
+    """``python -m mlrun_kernel.service`` as a process of its own with ``env`` (which names its
+    port and prefix: ``JUPYTERHUB_SERVICE_URL``/``_PREFIX``); returns once ``api/health`` answers,
+    so a test can kill it (SIGKILL included) and start another on the same store."""
+    prefix = env.get("JUPYTERHUB_SERVICE_PREFIX", "/")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mlrun_kernel.service", "--log-level", "warning"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the service ended at start"
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}{prefix}api/health", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise AssertionError("the service did not come up")
