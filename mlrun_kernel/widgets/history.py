@@ -182,6 +182,13 @@ HEADERS = [
 ]
 
 
+def _filter_field(label: str) -> v.TextField:
+    """One of the history's text filters (all drawn alike)."""
+    return v.TextField(
+        label=label, v_model="", density="compact", variant="outlined", hide_details=True, clearable=True
+    )
+
+
 class RunHistory(v.Card):
     """Past and current runs, with filters, sorting, paging, re-run, clone-and-edit and compare."""
 
@@ -195,25 +202,9 @@ class RunHistory(v.Card):
         self.loader = Loading()
         self.comparison: Comparison | None = None
         self.launcher: Any = None
-        self.name_filter = v.TextField(
-            label="Name contains",
-            v_model="",
-            density="compact",
-            variant="outlined",
-            hide_details=True,
-            clearable=True,
-        )
-        self.model_filter = v.TextField(
-            label="Model",
-            v_model="",
-            density="compact",
-            variant="outlined",
-            hide_details=True,
-            clearable=True,
-        )
-        self.task_filter = v.TextField(
-            label="Task", v_model="", density="compact", variant="outlined", hide_details=True, clearable=True
-        )
+        self.name_filter = _filter_field("Name contains")
+        self.model_filter = _filter_field("Model")
+        self.task_filter = _filter_field("Task")
         self.state_filter = v.Select(
             label="State",
             items=[{"title": STATE_WORDS[s], "value": s} for s in STATES],
