@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String
+from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mlrun_kernel.store.models.base import Base
-from mlrun_kernel.store.types import JSONType, utcnow
+from mlrun_kernel.store.types import IdType, JSONType, utcnow
 
 
 class AuditEntry(Base):
@@ -22,9 +22,7 @@ class AuditEntry(Base):
         Index("ix_audit_log_object", "object_type", "object_id"),
     )
 
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
-    )
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
     actor: Mapped[str] = mapped_column(String(255))
     """A hub user or service name; ``registry`` for push notifications."""

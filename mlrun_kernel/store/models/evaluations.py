@@ -15,13 +15,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mlrun_kernel.store.models.base import Base
-from mlrun_kernel.store.types import JSONType, utcnow
-
-_ID = BigInteger().with_variant(Integer(), "sqlite")
+from mlrun_kernel.store.types import IdType, JSONType, utcnow
 
 
 class MetricPoint(Base):
@@ -34,7 +32,7 @@ class MetricPoint(Base):
         Index("ix_metric_points_model_at", "model", "at"),
     )
 
-    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     run_id: Mapped[str] = mapped_column(String(32))
     """The run it came from; the history outlives the run's removal."""
     model: Mapped[str] = mapped_column(String(255))
@@ -48,7 +46,7 @@ class MetricPoint(Base):
     datasets: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     """Input name -> ``owner/name:version`` of the dataset version the run read."""
     parameters: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    evaluation_id: Mapped[int | None] = mapped_column(_ID, default=None)
+    evaluation_id: Mapped[int | None] = mapped_column(IdType, default=None)
 
 
 class MetricIngest(Base):
@@ -92,7 +90,7 @@ class Evaluation(Base):
         Index("ix_evaluations_state", "state"),
     )
 
-    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     model: Mapped[str] = mapped_column(String(255))
     model_ref: Mapped[str] = mapped_column(String(400))
     digest: Mapped[str | None] = mapped_column(String(100), default=None)
@@ -120,7 +118,7 @@ class EvaluationRule(Base):
     __tablename__ = "evaluation_rules"
     __table_args__ = (Index("ix_evaluation_rules_model", "model"),)
 
-    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     model: Mapped[str] = mapped_column(String(255))
     metric: Mapped[str] = mapped_column(String(128))
     kind: Mapped[str] = mapped_column(String(16))
@@ -130,7 +128,7 @@ class EvaluationRule(Base):
     """A relative drop, 0.1 = 10 % worse than the baseline."""
     baseline: Mapped[str | None] = mapped_column(String(16), default=None)
     """``pinned`` (``baseline_evaluation_id``) or ``median`` (of the last ``window``)."""
-    baseline_evaluation_id: Mapped[int | None] = mapped_column(_ID, default=None)
+    baseline_evaluation_id: Mapped[int | None] = mapped_column(IdType, default=None)
     window: Mapped[int | None] = mapped_column(Integer, default=None)
     min_consecutive: Mapped[int] = mapped_column(Integer, default=1)
     cooldown_seconds: Mapped[float] = mapped_column(Float, default=86400.0)
@@ -147,11 +145,11 @@ class ModelFlag(Base):
         Index("ix_model_flags_rule", "rule_id", "raised_at"),
     )
 
-    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     model: Mapped[str] = mapped_column(String(255))
     digest: Mapped[str] = mapped_column(String(100))
     model_version: Mapped[str | None] = mapped_column(String(100), default=None)
-    rule_id: Mapped[int] = mapped_column(_ID)
+    rule_id: Mapped[int] = mapped_column(IdType)
     metric: Mapped[str] = mapped_column(String(128))
     rule: Mapped[dict[str, Any]] = mapped_column(JSONType)
     """The rule as it was when it fired."""
@@ -165,7 +163,7 @@ class ModelFlag(Base):
     raised_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     cleared_at: Mapped[datetime | None] = mapped_column(default=None)
-    cleared_by_evaluation: Mapped[int | None] = mapped_column(_ID, default=None)
+    cleared_by_evaluation: Mapped[int | None] = mapped_column(IdType, default=None)
 
 
 class FineTuneRequest(Base):
@@ -194,7 +192,7 @@ class FineTuneRequest(Base):
     close_reason: Mapped[str | None] = mapped_column(Text, default=None)
     resolved_digest: Mapped[str | None] = mapped_column(String(100), default=None)
     resolved_version: Mapped[str | None] = mapped_column(String(100), default=None)
-    resolution_evaluation_id: Mapped[int | None] = mapped_column(_ID, default=None)
+    resolution_evaluation_id: Mapped[int | None] = mapped_column(IdType, default=None)
     comparison: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
 
 
@@ -203,7 +201,7 @@ class EvaluationWebhook(Base):
 
     __tablename__ = "evaluation_webhooks"
 
-    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     url: Mapped[str] = mapped_column(String(2000))
     secret: Mapped[str] = mapped_column(String(255))
     created_by: Mapped[str] = mapped_column(String(255))
@@ -216,7 +214,7 @@ class NotificationDelivery(Base):
     __tablename__ = "notification_deliveries"
     __table_args__ = (Index("ix_notification_deliveries_request", "request_id", "at"),)
 
-    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     event_id: Mapped[str] = mapped_column(String(32))
     event: Mapped[str] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(32), default=None)

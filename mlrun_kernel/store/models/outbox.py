@@ -15,13 +15,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mlrun_kernel.store.models.base import Base
-from mlrun_kernel.store.types import JSONType, utcnow
-
-_ID = BigInteger().with_variant(Integer(), "sqlite")
+from mlrun_kernel.store.types import IdType, JSONType, utcnow
 
 
 class NotificationOutbox(Base):
@@ -33,7 +31,7 @@ class NotificationOutbox(Base):
         Index("ix_notification_outbox_due", "state", "next_attempt_at"),
     )
 
-    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     event_id: Mapped[str] = mapped_column(String(32))
     """The event's id, sent as ``X-MLK-Delivery``; the same for every receiver of the event."""
     event: Mapped[str] = mapped_column(String(64))
@@ -42,7 +40,7 @@ class NotificationOutbox(Base):
     """``webhook`` or ``email``."""
     target: Mapped[str] = mapped_column(String(2000))
     """The webhook's URL, or ``mail``: the configured mailbox at the time of sending."""
-    webhook_id: Mapped[int | None] = mapped_column(_ID, default=None)
+    webhook_id: Mapped[int | None] = mapped_column(IdType, default=None)
     body: Mapped[dict[str, Any]] = mapped_column(JSONType)
     state: Mapped[str] = mapped_column(String(16), default="pending")
     """``pending`` -> ``done``, or ``failed`` once the attempts are spent or the answer is final."""
