@@ -236,7 +236,7 @@ class Notifier:
             )  # fmt: skip
         s.add_all(rows)
         if rows:
-            sa_event.listen(s, "after_commit", lambda _s: self._started().wake(), once=True)
+            sa_event.listen(s, "after_commit", lambda _s: self.start().wake(), once=True)
         return event_id
 
     def publish(self, event: str, payload: dict[str, Any], *, request_id: str | None = None) -> str:
@@ -254,9 +254,6 @@ class Notifier:
                 self._thread = threading.Thread(target=self._loop, name="mlk-notify", daemon=True)
                 self._thread.start()
         return self
-
-    def _started(self) -> Notifier:
-        return self.start()
 
     def stop(self, timeout: float = 30.0) -> None:
         self._stop.set()
