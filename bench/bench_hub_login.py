@@ -1,19 +1,29 @@
 """Login to an interactive gallery, against a blank Voilà notebook in the same server, in one run.
 
 Prints, for a hub started here (native accounts, the example models in a
-registry of its own, the single-user image built from this checkout):
+registry of its own, the single-user image built from this checkout), for a
+user whose server is already running, from two kinds of browser:
 
-  returning user: submitting the login form -> the gallery's first model card,
-                  with the user's server already running           target <= 2x
+  a fresh browser (a new context: nothing cached) and the browser of a
+  returning user (one context, signed out through the hub and every cookie
+  dropped between logins, its HTTP cache kept):
+
+  login:          submitting the login form -> the gallery's first model card
   baseline:       a blank Voilà notebook (one cell printing a word) opened in
-                  the same server, same browser, same run (in the home folder:
-                  a kernel started for the page, as Voilà does by default)
+                  the same server, from a browser in the same state (in the
+                  home folder: a kernel started for the page, as Voilà does by
+                  default)                                  target <= 2x each
   warm blank:     the same notebook in the apps' folder, whose pages take a
                   warm kernel (mlrun_kernel.hub.warm): what the pool saves
-  first login:    submitting the form -> the gallery's first card for a user
-                  whose server is not running (spawn included)
+
+  first login:    submitting the form -> the landing app for a user whose
+                  server is not running (spawn included)
   bare container: `docker run` of the single-user image until its Jupyter
                   server answers, the floor of any spawn
+
+Until 2026-12-03 the login was timed from a fresh browser and the baseline
+from a browser that had just drawn the gallery: the two pages share most of
+their ~170 scripts, so the ratio measured the HTTP cache as much as the login.
 
 Each figure is the median of ``--rounds`` tries (default 5).
 """
@@ -31,6 +41,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import docker
 import httpx
@@ -107,6 +118,73 @@ def bare_container(image: str) -> float:
         subprocess.run(["docker", "rm", "-f", container], capture_output=True, check=False)
 
 
+class LoginBench:
+    """The timed steps, each from a browser in a known state: its HTTP cache empty (a new
+    context) or kept from earlier visits (one context, signed out between logins). A login and
+    its baseline are always measured from browsers in the same state: the pages share most of
+    their scripts, so a cached baseline against an uncached login measures the cache."""
+
+    def __init__(self, browser: Any, url: str, password: str, user: str = "demo-user") -> None:
+        self.browser, self.url, self.password, self.user = browser, url, password, user
+        self._returning: Any = None  # the returning user's browser context
+        self._signed_in: Any = None  # cookies of a signed-in session, for fresh blanks
+
+    def login(self, context: Any, ready: str = ".mlk-model-card") -> float:
+        """Submit the login form in ``context`` until ``ready`` shows (the context stays open)."""
+        page = context.pages[0] if context.pages else context.new_page()
+        page.goto(f"{self.url}/hub/login")
+        page.fill("#username_input", self.user)
+        page.fill("#password_input", self.password)
+        started = time.monotonic()
+        page.click("#login_submit")
+        page.locator(ready).first.wait_for(timeout=180_000)
+        return time.monotonic() - started
+
+    def fresh_login(self) -> float:
+        context = self.browser.new_context()
+        try:
+            took = self.login(context)
+            self._signed_in = context.storage_state()
+            return took
+        finally:
+            context.close()
+
+    def fresh_blank(self, where: str = "blank.ipynb") -> float:
+        """The blank notebook in a new context holding only a signed-in session's cookies."""
+        if self._signed_in is None:
+            self.fresh_login()
+        context = self.browser.new_context(storage_state=self._signed_in)
+        try:
+            return self._blank(context.new_page(), where)
+        finally:
+            context.close()
+
+    def returning_login(self) -> float:
+        """Sign out (the hub's logout, every cookie dropped), then sign in again."""
+        if self._returning is None:
+            self._returning = self.browser.new_context()
+            self.login(self._returning)
+        page = self._returning.pages[0]
+        page.goto(f"{self.url}/hub/logout")
+        self._returning.clear_cookies()
+        return self.login(self._returning)
+
+    def returning_blank(self, where: str = "blank.ipynb") -> float:
+        if self._returning is None:
+            self.returning_login()
+        return self._blank(self._returning.pages[0], where)
+
+    def _blank(self, page: Any, where: str) -> float:
+        started = time.monotonic()
+        page.goto(f"{self.url}/user/{self.user}/voila/render/{where}")
+        page.get_by_text("blank-ready").first.wait_for(timeout=60_000)
+        return time.monotonic() - started
+
+    def close(self) -> None:
+        if self._returning is not None:
+            self._returning.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -143,21 +221,9 @@ def main() -> int:
         ) as hub:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                bench = LoginBench(browser, hub.url, kept_password(hub, "demo-user"))
 
-                def login_to_gallery(user: str, ready: str = ".mlk-model-card") -> float:
-                    context = browser.new_context()
-                    page = context.new_page()
-                    page.goto(f"{hub.url}/hub/login")
-                    page.fill("#username_input", user)
-                    page.fill("#password_input", kept_password(hub, user))
-                    started = time.monotonic()
-                    page.click("#login_submit")
-                    page.locator(ready).first.wait_for(timeout=180_000)
-                    took = time.monotonic() - started
-                    context.close()
-                    return took
-
-                first = login_to_gallery("demo-user")  # spawns the server
+                first = bench.login(browser.new_context())  # spawns the server
                 session = HubSession(hub, "demo-user", kept_password(hub, "demo-user"))
                 token = session.new_token()
                 for where in ("blank.ipynb", "apps/blank.ipynb"):
@@ -169,54 +235,51 @@ def main() -> int:
                     )
                     put.raise_for_status()
 
-                def blank(where: str = "blank.ipynb") -> float:
-                    context = browser.new_context()
-                    page = context.new_page()
-                    page.goto(f"{hub.url}/hub/login")
-                    page.fill("#username_input", "demo-user")
-                    page.fill("#password_input", kept_password(hub, "demo-user"))
-                    page.click("#login_submit")
-                    page.locator(".mlk-model-card").first.wait_for(timeout=180_000)
-                    started = time.monotonic()
-                    page.goto(f"{hub.url}/user/demo-user/voila/render/{where}")
-                    page.get_by_text("blank-ready").first.wait_for(timeout=60_000)
-                    took = time.monotonic() - started
-                    context.close()
-                    return took
-
-                login_to_gallery("demo-user")  # warm: the OS caches, the server's first render
-                returning = median_of(args.rounds, lambda: login_to_gallery("demo-user"))
-                baseline = median_of(args.rounds, blank)
-                warm_blank = median_of(args.rounds, lambda: blank("apps/blank.ipynb"))
+                bench.fresh_login()  # warm: the OS caches, the server's first render
+                fresh = median_of(args.rounds, bench.fresh_login)
+                fresh_blank = median_of(args.rounds, bench.fresh_blank)
+                returning = median_of(args.rounds, bench.returning_login)
+                returning_blank = median_of(args.rounds, bench.returning_blank)
+                warm_blank = median_of(args.rounds, lambda: bench.returning_blank("apps/blank.ipynb"))
+                bench.close()
                 # A second first login: the admin, who lands in the evaluation app.
-                firsts = [first, login_to_gallery("demo-admin", ready=".mlk-eval-table")]
+                admin = LoginBench(browser, hub.url, kept_password(hub, "demo-admin"), "demo-admin")
+                firsts = [first, admin.login(browser.new_context(), ready=".mlk-eval-table")]
                 browser.close()
             session.close()
         bare = median_of(args.rounds, lambda: bare_container(SINGLEUSER_TAG))
     finally:
         registry.stop()
 
-    ratio = returning / baseline
+    ratios = {"fresh": fresh / fresh_blank, "returning": returning / returning_blank}
+    first_login = statistics.median(firsts)
     print(
         json.dumps(
             {
-                "returning_login_to_gallery_s": round(returning, 2),
-                "blank_voila_s": round(baseline, 2),
+                "fresh_browser_login_to_gallery_s": round(fresh, 2),
+                "fresh_browser_blank_voila_s": round(fresh_blank, 2),
+                "returning_browser_login_to_gallery_s": round(returning, 2),
+                "returning_browser_blank_voila_s": round(returning_blank, 2),
                 "blank_voila_warm_kernel_s": round(warm_blank, 2),
-                "first_login_to_gallery_s": round(statistics.median(firsts), 2),
+                "first_login_to_gallery_s": round(first_login, 2),
                 "bare_docker_run_s": round(bare, 2),
             }
         )
     )
-    print(f"returning user, login -> interactive gallery: {returning:6.2f}s")
-    print(f"blank Voila notebook, same server:            {baseline:6.2f}s")
-    print(f"  ratio {ratio:.2f}x (target <= 2x)")
-    print(f"blank Voila notebook, warm kernel (apps/):    {warm_blank:6.2f}s")
-    print(f"  ratio to the cold blank {warm_blank / baseline:.2f}x")
-    print(f"first login, spawn included -> landing app:   {statistics.median(firsts):6.2f}s")
-    print(f"bare docker run of the image -> Jupyter up:   {bare:6.2f}s")
-    print(f"  ratio {statistics.median(firsts) / bare:.2f}x")
-    return 0 if ratio <= 2 else 1
+    print("a fresh browser (nothing cached):")
+    print(f"  login -> interactive gallery:                {fresh:6.2f}s")
+    print(f"  blank Voila notebook, same server:           {fresh_blank:6.2f}s")
+    print(f"    ratio {ratios['fresh']:.2f}x (target <= 2x)")
+    print("the browser of a user who signed out and signs in again (its cache kept):")
+    print(f"  login -> interactive gallery:                {returning:6.2f}s")
+    print(f"  blank Voila notebook, same server:           {returning_blank:6.2f}s")
+    print(f"    ratio {ratios['returning']:.2f}x (target <= 2x)")
+    print(f"  blank Voila notebook, warm kernel (apps/):   {warm_blank:6.2f}s")
+    print(f"    ratio to the cold blank {warm_blank / returning_blank:.2f}x")
+    print(f"first login, spawn included -> landing app:    {first_login:6.2f}s")
+    print(f"bare docker run of the image -> Jupyter up:    {bare:6.2f}s")
+    print(f"  ratio {first_login / bare:.2f}x")
+    return 0 if max(ratios.values()) <= 2 else 1
 
 
 if __name__ == "__main__":

@@ -74,6 +74,7 @@ class WarmKernelManager(AsyncMappingKernelManager):
             "mlrun_kernel.widgets.results",
             "mlrun_kernel.widgets.history",
             "mlrun_kernel.widgets.datasets",
+            "mistune",  # the gallery's Markdown, imported at its first card
         ],
         config=True,
         help="Modules a warm kernel imports before any page takes it (one failing is skipped).",
