@@ -128,6 +128,9 @@ unset); the defaults serve one machine::
         seconds without activity before jupyterhub-idle-culler stops a server (0: never)
     MLK_IDLE_CULL_EVERY [300]
         how often the idle culler looks, in seconds
+    MLK_KERNEL_IDLE_TIMEOUT [1800]
+        seconds a notebook server keeps a kernel that runs nothing and that no tab is
+        connected to (a closed app tab, a closed notebook; 0: keep them); warm kernels stay
     MLK_SERVICE_PORT [8090]
         model service port, on MLK_HUB_CONNECT_IP
     MLK_REGISTRY_URL [http://127.0.0.1:5000]
@@ -575,11 +578,20 @@ c.JupyterHub.services = [
     }
 ]
 
+# Checked here: a bad value would otherwise stop every notebook server from starting.
+KERNEL_IDLE_TIMEOUT = env("MLK_KERNEL_IDLE_TIMEOUT", "1800")
+if not KERNEL_IDLE_TIMEOUT.isdigit():
+    raise SystemExit(
+        f"MLK_KERNEL_IDLE_TIMEOUT must be a number of seconds (0: never), not {KERNEL_IDLE_TIMEOUT!r}"
+    )
+
 # What the containers need to find the service (mlrun_kernel.client.Client).
 c.Spawner.environment = {
     "MLK_SERVICE_URL": f"{SERVICE_BIND_URL}/services/{SERVICE_NAME}/",
     # The apps' navigation bar shows it (mlrun_kernel.widgets.nav).
     "MLK_PLATFORM_NAME": PLATFORM_NAME,
+    # The server shuts down kernels nobody uses (hub/images/singleuser/jupyter_server_config.py).
+    "MLK_KERNEL_IDLE_TIMEOUT": KERNEL_IDLE_TIMEOUT,
 }
 
 # The idle culler: a hub service that stops servers nobody used for MLK_IDLE_TIMEOUT

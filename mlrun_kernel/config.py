@@ -271,6 +271,14 @@ class ClientSettings(MlkSettings):
         "their server; the server's guard and the apps' bar ask the hub for the current one and "
         "fall back to this (the hub sets it; docs/hub.md).",
     )
+    kernel_idle_timeout: int = Field(
+        default=1800,
+        ge=0,
+        description="Seconds a notebook server keeps a kernel that runs nothing and that no browser "
+        "tab is connected to (a Voilà app's tab closed without saying so, a notebook closed) before "
+        "it shuts the kernel down; 0 keeps every kernel. Warm kernels waiting for a page are kept. "
+        "The hub passes its own MLK_KERNEL_IDLE_TIMEOUT to the notebook containers.",
+    )
 
 
 @lru_cache(maxsize=1)

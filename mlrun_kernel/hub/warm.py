@@ -21,6 +21,13 @@ kernels, a folder without a pool, an empty pool) starts a kernel as usual.
 Invariant: a warm kernel serves one page only, and it has executed nothing
 but imports and the environment update before the page's cells.
 
+Kernels nobody uses are shut down by jupyter-server's own culler
+(``cull_idle_timeout``, set from ``MLK_KERNEL_IDLE_TIMEOUT`` in the image's
+config): a Voilà tab closed without its shutdown call leaves a kernel with no
+connection, and each one holds the apps' memory inside the container's limit.
+A warm kernel waiting in its pool is idle and unconnected by design, so the
+culler skips it until a page takes it.
+
 :func:`_load_jupyter_server_extension` fills the pools as the server starts
 (``mlrun_kernel.hub.warm`` is enabled as a server extension in the image).
 """
@@ -186,6 +193,14 @@ class WarmKernelManager(AsyncMappingKernelManager):
                 self.log.info("Voila page in %s/ takes warm kernel %s", folder, taken)
                 return taken
         return await super().start_kernel(kernel_id=kernel_id, path=cast(Any, path), **kwargs)
+
+    async def cull_kernel_if_idle(self, kernel_id: str) -> None:
+        """jupyter-server's culler, except for the warm kernels waiting for a page (a dead one
+        goes, and its pool refills at the next page)."""
+        waiting = kernel_id in self._warm_env
+        if waiting and getattr(self.get_kernel(kernel_id), "execution_state", None) != "dead":
+            return
+        await super().cull_kernel_if_idle(kernel_id)
 
     async def _execute(self, kernel_id: str, code: str) -> None:
         client: Any = self.get_kernel(kernel_id).client()  # an asynchronous client at run time

@@ -283,10 +283,18 @@ def test_gitlab_groups_map_onto_our_groups(load_config: Any) -> None:
     assert auth.auth_state_groups_key({"gitlab_groups": ["acme/ml", "acme"]}) == ["model-experts"]
 
 
+def test_notebook_servers_get_the_kernel_idle_timeout(load_config: Any) -> None:
+    assert load_config().Spawner.environment["MLK_KERNEL_IDLE_TIMEOUT"] == "1800"
+    config = load_config(MLK_KERNEL_IDLE_TIMEOUT="0")
+    assert config.Spawner.environment["MLK_KERNEL_IDLE_TIMEOUT"] == "0"
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
         ({"MLK_AUTHENTICATOR": "ldap"}, "must be one of native, shared, oidc, github, gitlab"),
+        ({"MLK_KERNEL_IDLE_TIMEOUT": "soon"}, "MLK_KERNEL_IDLE_TIMEOUT must be a number of seconds"),
+        ({"MLK_KERNEL_IDLE_TIMEOUT": "-5"}, "MLK_KERNEL_IDLE_TIMEOUT must be a number of seconds"),
         (
             {"MLK_AUTHENTICATOR": "github", "MLK_OAUTH_GROUP_MAP": "acme=model-users"},
             "MLK_AUTHENTICATOR=github needs MLK_OAUTH_CLIENT_ID",
