@@ -49,3 +49,25 @@ def test_jupyterlab_does_not_ask_users_about_news(docker_client, singleuser_imag
     out = docker_client.containers.run(singleuser_image, ["python", "-c", script], remove=True)
     settings = json.loads(out)["@jupyterlab/apputils-extension:notification"]
     assert settings == {"checkForUpdates": False, "fetchNews": "false"}
+
+
+def test_the_server_culls_kernels_after_the_hubs_idle_timeout(docker_client, singleuser_image: str) -> None:
+    script = (
+        "import json; from traitlets.config.loader import PyFileConfigLoader;"
+        "c = PyFileConfigLoader('jupyter_server_config.py', path='/etc/jupyter').load_config();"
+        "print(json.dumps({**c.MappingKernelManager, 'manager': c.ServerApp.kernel_manager_class}))"
+    )
+    out = docker_client.containers.run(
+        singleuser_image,
+        ["python", "-c", script],
+        environment={"MLK_KERNEL_IDLE_TIMEOUT": "42"},
+        remove=True,
+        network_disabled=True,
+    )
+    assert json.loads(out) == {
+        "cull_idle_timeout": 42,
+        "cull_interval": 21,
+        "cull_connected": False,
+        "cull_busy": False,
+        "manager": "mlrun_kernel.hub.warm.WarmKernelManager",
+    }
