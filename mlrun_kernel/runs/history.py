@@ -89,7 +89,10 @@ def select_page(s: Session, q: RunQuery) -> tuple[list[Run], int]:
     where = _where(q)
     column = SORTS[q.sort.lstrip("-")]
     descending = q.sort.startswith("-")
-    order = [column.desc() if descending else column.asc(), Run.id.desc() if descending else Run.id.asc()]
+    ordered = column.desc() if descending else column.asc()
+    if column.nullable:  # unnamed, unstarted, unfinished runs last, both ways, on every database
+        ordered = ordered.nulls_last()
+    order = [ordered, Run.id.desc() if descending else Run.id.asc()]
     rows = list(s.scalars(select(Run).where(*where).order_by(*order).offset(q.offset).limit(q.limit)))
     if q.offset == 0 and len(rows) < q.limit:
         return rows, len(rows)  # the whole answer is on this page: no count needed

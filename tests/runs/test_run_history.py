@@ -134,3 +134,19 @@ def test_a_piece_of_a_name_finds_runs_in_the_same_two_statements(history: Execut
     assert history.page(name="   ").total == 6  # blank: no filter
     names = [r.name for r in history.page(owner="ana", sort="name").runs if r.name]
     assert names == sorted(names) and len(names) == 5
+
+
+def test_runs_without_a_name_sort_last_both_ways_on_every_database(
+    store_url: str, tmp_path: Path, docker_client: docker.DockerClient
+) -> None:
+    # SQLite puts NULLs first when ascending, PostgreSQL last: the page must not depend on it.
+    store = open_store(store_url)
+    try:
+        executor = Executor(store, backend=LocalBackend(docker_client), root=tmp_path / "runs", name="names")
+        record(executor, "ana", minute=0)
+        for minute, name in enumerate(["beta", "alpha", "gamma"], start=1):
+            record(executor, "ana", minute=minute, name=name)
+        assert [r.name for r in executor.page(sort="name").runs] == ["alpha", "beta", "gamma", None]
+        assert [r.name for r in executor.page(sort="-name").runs] == ["gamma", "beta", "alpha", None]
+    finally:
+        store.close()
