@@ -44,15 +44,28 @@ def _client() -> docker.DockerClient:
 def _consume(
     events: Iterable[dict[str, Any]], what: str, sink: LogSink | None
 ) -> tuple[list[str], dict[str, Any]]:
-    """Drain a docker-py JSON stream; raise BuildError on an error event."""
+    """Drain a docker-py JSON stream; raise BuildError on an error event.
+
+    A push (or a base image's pull) reports each layer's progress many times a
+    second ("Pushing" with a byte count): a layer's line is kept only when its
+    state changes, named by the layer ("3f2a9c1b: Pushed"), so a push reads as
+    a few lines per layer, not hundreds of bare "Pushing".
+    """
     lines: list[str] = []
     aux: dict[str, Any] = {}
+    layers: dict[str, str] = {}  # layer id -> its last state
     for event in events:
         if "error" in event:
             detail = event.get("errorDetail", {}).get("message") or event["error"]
             tail = "\n".join(lines[-15:])
             raise BuildError(f"{what} failed: {detail.strip()}\n--- last output ---\n{tail}")
         text = event.get("stream") or event.get("status")
+        layer = event.get("id")
+        if layer and text and "stream" not in event:
+            if layers.get(str(layer)) == text:
+                continue
+            layers[str(layer)] = str(text)
+            text = f"{layer}: {text}"
         if text:
             for line in str(text).splitlines():
                 if line.strip():

@@ -4,6 +4,7 @@ every broken step says why and publishes nothing."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,10 @@ def test_expert_scaffolds_builds_tests_pushes_and_finds_the_sklearn_model(
 
     pushed = mlk("push", image, check=True)
     assert "churn-model:0.1.0" in pushed.stdout and "churn-model:latest" in pushed.stdout
+    # One line per layer and state ("<layer>: Pushed"), not the engine's progress ticks.
+    push_log = [line.strip() for line in pushed.stderr.splitlines()]
+    assert "Pushing" not in push_log and any(line.endswith(": Pushed") for line in push_log)
+    assert max(Counter(push_log).values()) <= 2, push_log  # two tags: each state once per push
     assert registry_tags(session_registry, "churn-model") == ["0.1.0", "latest"]
     assert "0.1.0" in listed_versions(mlk, "churn-model", expert_env["MLK_DATA_DIR"])
 
