@@ -7,7 +7,10 @@
   experts to fine-tune: two clicks, the reason filled in from the flag;
 - per model: a metric-over-time chart with version markers and rule thresholds, two
   versions side by side, the rules (add, remove) and the setup (reference data, schedule);
-- the fine-tune requests and their state.
+- the fine-tune requests and their state;
+- "Start evaluating a model": the models with an ``evaluate`` task that nobody evaluates
+  yet, each one click from its setup (reference data, schedule) and rules, so a fresh
+  platform's admin starts the loop here, not in a notebook.
 
 Charts are bqplot figures (:func:`metric_chart` over :func:`chart_data`); bqplot's
 JavaScript is a prebuilt JupyterLab extension in its wheel, which Voilà's lab template serves
@@ -28,7 +31,7 @@ from typing import Any
 
 import ipyvuetify as v
 
-from mlrun_kernel.client import Client, ServiceError
+from mlrun_kernel.client import Client, NotFound, ServiceError
 
 WIDTH, HEIGHT, PAD = 640, 240, 36
 
@@ -260,6 +263,7 @@ class EvaluationDashboard(v.Container):
             type="info", variant="tonal", class_="mlk-eval-status mb-2", children=["Loading…"]
         )
         self.table_box = v.Html(tag="div", class_="mlk-eval-models")
+        self.start_box = v.Html(tag="div", class_="mlk-eval-start mt-2")
         self.detail = v.Html(tag="div", class_="mlk-eval-detail")
         self.requests_box = v.Html(tag="div", class_="mlk-eval-requests")
         self.dialog_box = v.Html(tag="div")
@@ -270,6 +274,7 @@ class EvaluationDashboard(v.Container):
                 v.Html(tag="h2", class_="text-h5 mb-2", children=["Model evaluations"]),
                 self.status,
                 self.table_box,
+                self.start_box,
                 self.dialog_box,
                 self.detail,
                 v.Html(tag="h3", class_="text-h6 mt-4", children=["Fine-tune requests"]),
@@ -278,6 +283,7 @@ class EvaluationDashboard(v.Container):
             **kwargs,
         )
         self.overview: list[dict[str, Any]] = []
+        self.start_pick: v.Select | None = None  # the models not evaluated yet, when there are
         self.refresh()
 
     # ------------------------------------------------------------------ loading
@@ -294,10 +300,17 @@ class EvaluationDashboard(v.Container):
         overview = self.client.evaluation_overview()  # a refusal here is the app's refusal
         self.overview = overview
         self.status.type = "info"
-        self.status.children = [
-            f"{len(overview)} evaluated models; {sum(1 for o in overview if o['state'] == 'flagged')} flagged"
-        ]
+        if overview:
+            flagged = sum(1 for o in overview if o["state"] == "flagged")
+            many = "s" if len(overview) != 1 else ""
+            self.status.children = [f"{len(overview)} evaluated model{many}; {flagged} flagged"]
+        else:
+            self.status.children = [
+                "No model is evaluated yet: pick one under Start evaluating a model, then give it "
+                "labelled reference data and a schedule."
+            ]
         self.table_box.children = [self._models_table(overview_rows(overview))]
+        self.start_box.children = self._start_row({str(o["model"]) for o in overview})
         requests = self._guard("requests", self.client.list_requests) or []
         self.requests_box.children = [
             _table(
@@ -358,6 +371,34 @@ class EvaluationDashboard(v.Container):
         return v.Table(
             class_="mlk-eval-table", density="compact", children=[head, v.Html(tag="tbody", children=body)]
         )
+
+    def _start_row(self, evaluated: set[str]) -> list[Any]:
+        """The models with an ``evaluate`` task not evaluated yet, and a button to set one up."""
+        self.start_pick = None
+        models = self._guard("models", lambda: self.client.list_models(task="evaluate")) or []
+        waiting = sorted({str(m["name"]) for m in models if not m.get("problem")} - evaluated)
+        if not waiting:
+            return []
+        pick = v.Select(
+            label="Start evaluating a model",
+            items=list[Any](waiting),
+            v_model=waiting[0],
+            density="compact",
+            hide_details=True,
+            class_="mlk-eval-start-model",
+            style_="max-width: 320px",
+        )
+        start = v.Btn(
+            children=["Set up"], size="small", color="primary", variant="tonal", class_="mlk-eval-start-btn"
+        )
+
+        def open_setup(*_: Any) -> None:
+            if pick.v_model:
+                self.show_model(str(pick.v_model))
+
+        start.on_event("click", open_setup)
+        self.start_pick = pick
+        return [v.Row(align="center", class_="ma-0", children=[pick, start])]
 
     # ------------------------------------------------------------------ one model
 
@@ -480,7 +521,13 @@ class EvaluationDashboard(v.Container):
         )
 
     def _setup_editor(self, model: str) -> v.Html:
-        setup = self._guard("setup", lambda: self.client.evaluation_setup(model)) or {}
+        def read() -> dict[str, Any]:
+            try:
+                return self.client.evaluation_setup(model)
+            except NotFound:  # not evaluated yet: the fields start empty
+                return {}
+
+        setup = self._guard("setup", read) or {}
         dataset = v.TextField(
             label="Reference dataset (owner/name)",
             v_model=setup.get("dataset", ""),
@@ -525,11 +572,13 @@ class EvaluationDashboard(v.Container):
     def _act(self, fn: Callable[[], Any], model: str | None = None, done: str = "saved") -> None:
         if self._guard("refused", fn) is None and self.status.type == "error":
             return
-        self.status.type = "success"
-        self.status.children = [done]
         self.refresh()
         if model:
             self.show_model(model)
+        if self.status.type != "error":  # said last: the refresh would write over it
+            summary = " ".join(str(c) for c in self.status.children)
+            self.status.type = "success"
+            self.status.children = [f"{done[:1].upper()}{done[1:]}. {summary}"]
 
     def evaluate(self, model: str) -> None:
         self._act(lambda: self.client.evaluate(model), model, f"evaluation of {model} started")
