@@ -389,7 +389,11 @@ class EvaluationDashboard(v.Container):
             style_="max-width: 320px",
         )
         start = v.Btn(
-            children=["Set up"], size="small", color="primary", variant="tonal", class_="mlk-eval-start-btn"
+            children=["Set up"],
+            size="small",
+            color="primary",
+            variant="tonal",
+            class_="mlk-eval-start-btn ml-3",
         )
 
         def open_setup(*_: Any) -> None:
