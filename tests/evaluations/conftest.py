@@ -19,6 +19,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -273,14 +274,26 @@ SCORED = {
 }
 
 
+@contextmanager
+def seeded_service(
+    state: Path, token_hub: TokenHub, manifests: dict[str, dict[str, Any]], static_token: str
+) -> Iterator[ServedApp]:
+    """The service over a registry of its own holding ``name:1.0.0`` with each manifest."""
+    registry = RegistryProcess(state / "registry").start()
+    try:
+        seeder = registry.seeder()
+        for name, manifest in manifests.items():
+            seeder.image(name, "1.0.0", model_labels(name.rsplit("/", 1)[-1].title(), manifest=manifest))
+        seeder.close()
+        config = service_config(state / "data", token_hub.api_url, registry.url, static_token=static_token)
+        with ServedApp(config) as served:
+            yield served
+    finally:
+        registry.stop()
+
+
 @pytest.fixture(scope="module")
 def eval_service(tmp_path_factory: pytest.TempPathFactory, token_hub: TokenHub) -> Iterator[ServedApp]:
     state = tmp_path_factory.mktemp("eval-service")
-    registry = RegistryProcess(state / "registry").start()
-    seeder = registry.seeder()
-    seeder.image("team/scored", "1.0.0", model_labels("Scored", manifest=SCORED))
-    seeder.close()
-    config = service_config(state / "data", token_hub.api_url, registry.url, static_token="eval-static-token")
-    with ServedApp(config) as served:
+    with seeded_service(state, token_hub, {"team/scored": SCORED}, "eval-static-token") as served:
         yield served
-    registry.stop()

@@ -16,10 +16,8 @@ import pytest
 
 from mlrun_kernel.client import Client
 from mlrun_kernel.widgets.evaluation import EvaluationDashboard
-from tests.conftest import RegistryProcess
-from tests.evaluations.conftest import SCORED
-from tests.model_labels import model_labels
-from tests.service.helpers import ServedApp, TokenHub, service_config
+from tests.evaluations.conftest import SCORED, seeded_service
+from tests.service.helpers import ServedApp, TokenHub
 
 pytestmark = [pytest.mark.hub, pytest.mark.registry]
 
@@ -37,17 +35,11 @@ PREDICT_ONLY = {
 @pytest.fixture(scope="module")
 def fresh_platform(tmp_path_factory: pytest.TempPathFactory, token_hub: TokenHub) -> Iterator[ServedApp]:
     state = tmp_path_factory.mktemp("fresh-evaluations")
-    registry = RegistryProcess(state / "registry").start()
-    seeder = registry.seeder()
-    seeder.image("team/fresh", "1.0.0", model_labels("Fresh", manifest=SCORED))
-    seeder.image("team/plain", "1.0.0", model_labels("Plain", manifest=PREDICT_ONLY))
-    seeder.close()
-    config = service_config(state / "data", token_hub.api_url, registry.url, static_token="fresh-static")
-    with ServedApp(config) as served:
+    manifests = {"team/fresh": SCORED, "team/plain": PREDICT_ONLY}
+    with seeded_service(state, token_hub, manifests, "fresh-static") as served:
         with Client(served.url, token="fresh-static") as admin:
             admin.sync_catalog()
         yield served
-    registry.stop()
 
 
 def _text(widget: Any) -> str:
