@@ -6,6 +6,8 @@ in ``JUPYTER_APP_LAUNCHER_PATH``. The entries come from the one table of apps
 (``mlrun_kernel.hub.roles.APPS``), with this server's prefix (``/user/<name>/``),
 so the image's entrypoint writes the file at every start (mlk-start.sh). Each
 opens its app in a new browser tab, where the apps' navigation bar is at home.
+Each card shows the app's icon (``icons/<key>.svg``, which jupyter-app-launcher
+reads from disk and inlines), not JupyterLab's fallback of the title's letters.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from mlrun_kernel.hub.roles import APPS
 
 FILE_NAME = "jp_app_launcher_mlk.yaml"
+ICONS = Path(__file__).parent / "icons"
 
 
 def launcher_entries(server_prefix: str) -> list[dict[str, Any]]:
@@ -34,6 +37,7 @@ def launcher_entries(server_prefix: str) -> list[dict[str, Any]]:
             "source": prefix + app.path,
             "catalog": "Model apps",
             "args": {"createNewWindow": True},
+            "icon": str(ICONS / f"{app.key}.svg"),
         }
         for app in APPS
         if app.path.startswith("voila/") and "model-expert" in app.roles  # not the admins' own app

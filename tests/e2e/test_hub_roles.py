@@ -358,6 +358,10 @@ def test_experts_launcher_has_a_card_per_app(up_hub: Hub, page, screenshots: Pat
     launcher = page.locator(".jp-Launcher-section").filter(has_text="Model apps")
     for title in ("Models", "Runs", "Datasets"):
         assert launcher.get_by_text(title, exact=True).count() >= 1, title
+        card = launcher.locator(".jp-LauncherCard", has_text=title).first
+        icon = card.locator(".jp-LauncherCard-icon svg")  # the app's own, not the title's letters
+        assert icon.count() == 1, card.inner_html()
+        assert icon.locator("path").count() >= 1, card.inner_html()
     page.screenshot(path=str(screenshots / "roles-expert-launcher.png"))
     with page.context.expect_page(timeout=30_000) as opened:
         launcher.get_by_text("Models", exact=True).first.click()

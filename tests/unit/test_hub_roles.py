@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from mlrun_kernel.hub.guard import WORKBENCH_PAGES, not_for_you_page
@@ -100,3 +102,7 @@ def test_jupyterlab_gets_a_launcher_entry_per_voila_app(tmp_path) -> None:
     assert [e["title"] for e in entries] == ["Models", "Runs", "Datasets"]
     assert entries[0]["source"] == "/user/grace/voila/render/apps/models.ipynb"
     assert all(e["type"] == "url" and e["args"] == {"createNewWindow": True} for e in entries)
+    for entry in entries:  # an icon of its own, not JupyterLab's letters of the title
+        icon = Path(entry["icon"])
+        assert icon.name == f"{entry['id'].removeprefix('mlk-app-')}.svg"
+        assert icon.read_text().startswith('<svg xmlns="http://www.w3.org/2000/svg"')
