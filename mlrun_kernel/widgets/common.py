@@ -290,7 +290,7 @@ _SERVER_TABLE = """
     :class="css_class" :headers="headers" :items="items" :items-length="total" :items-per-page="page_size"
     :items-per-page-options="[page_size]" :loading="loading" density="compact"
     :show-select="selectable" :item-value="item_key" v-model="selected" :sort-by="sort_by"
-    @update:options="options" />
+    :no-data-text="no_data_text" @update:options="options" />
 </template>
 """
 
@@ -313,6 +313,7 @@ class ServerTable(v.VuetifyTemplate):
     selected: traitlets.List[Any] = traitlets.List([]).tag(sync=True)
     sort_by: traitlets.List[Any] = traitlets.List([]).tag(sync=True)
     css_class = traitlets.Unicode("mlk-server-table").tag(sync=True)
+    no_data_text = traitlets.Unicode("Nothing here yet").tag(sync=True)  # what an empty page says
 
     def __init__(
         self, on_options: Callable[[int, str | None, bool], None] | None = None, **kwargs: Any

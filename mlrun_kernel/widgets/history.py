@@ -59,6 +59,12 @@ class HistoryQuery:
     page: int = 1
     page_size: int = PAGE_SIZE
 
+    @property
+    def filtered(self) -> bool:
+        """Whether any filter narrows the table (an empty table then says to clear one)."""
+        chosen = (self.model, self.task, self.state, self.owner, self.name)
+        return any(chosen) or bool(self.created_after or self.created_before)
+
     def arguments(self) -> dict[str, Any]:
         """The keyword arguments of ``Client.list_runs`` for this query."""
         if self.sort not in SORTABLE:
@@ -342,6 +348,11 @@ class RunHistory(v.Card):
         self.table.items = [run_row(r) for r in self.runs]
         self.table.total = self.total
         self.table.selected = [i for i in self.table.selected if i in {r["id"] for r in self.runs}]
+        self.table.no_data_text = (
+            "No run matches these filters: clear one to see more."
+            if self.query.filtered
+            else "No runs yet: open a model in Models and press Run."
+        )
 
     def apply_filters(self) -> None:
         self.load(

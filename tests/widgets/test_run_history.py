@@ -56,9 +56,12 @@ def test_filters_sort_and_pages_are_asked_of_the_service(
     today = dt.datetime.now(dt.UTC).date()
     history.after_filter.v_model = (today + dt.timedelta(days=1)).isoformat()
     assert history.total == 0
+    assert history.table.no_data_text == "No run matches these filters: clear one to see more."
     history.after_filter.v_model = ""
     history.before_filter.v_model = today.isoformat()
     assert history.total == 4
+    history.before_filter.v_model = ""  # no filter left: an empty table would mean no runs at all
+    assert history.table.no_data_text == "No runs yet: open a model in Models and press Run."
     assert history.notice.explained is None
 
 
