@@ -300,17 +300,24 @@ class EvaluationDashboard(v.Container):
         overview = self.client.evaluation_overview()  # a refusal here is the app's refusal
         self.overview = overview
         self.status.type = "info"
-        if overview:
+        self.table_box.children = [self._models_table(overview_rows(overview))]
+        self.start_box.children = self._start_row({str(o["model"]) for o in overview})
+        if self.status.type == "error":  # the models could not be listed: the guard said why
+            pass
+        elif overview:
             flagged = sum(1 for o in overview if o["state"] == "flagged")
             many = "s" if len(overview) != 1 else ""
             self.status.children = [f"{len(overview)} evaluated model{many}; {flagged} flagged"]
-        else:
+        elif self.start_pick is not None:
             self.status.children = [
                 "No model is evaluated yet: pick one under Start evaluating a model, then give it "
                 "labelled reference data and a schedule."
             ]
-        self.table_box.children = [self._models_table(overview_rows(overview))]
-        self.start_box.children = self._start_row({str(o["model"]) for o in overview})
+        else:
+            self.status.children = [
+                "No model is evaluated yet, and no model in the registry has an evaluate task: "
+                "model experts publish them."
+            ]
         requests = self._guard("requests", self.client.list_requests) or []
         self.requests_box.children = [
             _table(

@@ -62,8 +62,9 @@ class HistoryQuery:
     @property
     def filtered(self) -> bool:
         """Whether any filter narrows the table (an empty table then says to clear one)."""
-        chosen = (self.model, self.task, self.state, self.owner, self.name)
-        return any(chosen) or bool(self.created_after or self.created_before)
+        name = (self.name or "").strip()  # blank is no filter, as in arguments()
+        dates = (self.created_after, self.created_before)
+        return any((self.model, self.task, self.state, self.owner, name, *dates))
 
     def arguments(self) -> dict[str, Any]:
         """The keyword arguments of ``Client.list_runs`` for this query."""

@@ -73,3 +73,20 @@ def test_an_admin_starts_evaluating_a_model_from_the_app(fresh_platform: ServedA
         assert _text(dashboard.status) == "Saved. 1 evaluated model; 0 flagged"
         assert dashboard.start_pick is None and dashboard.start_box.children == []
         admin.delete_evaluation_setup("team/fresh")
+
+
+def test_without_an_evaluable_model_the_app_says_who_publishes_one(
+    tmp_path: Path, token_hub: TokenHub
+) -> None:
+    only_plain = {"team/plain": PREDICT_ONLY}
+    with (
+        seeded_service(tmp_path, token_hub, only_plain, "plain-static") as served,
+        Client(served.url, token="plain-static") as admin,
+    ):
+        admin.sync_catalog()
+        dashboard = EvaluationDashboard(client=admin)
+    assert dashboard.start_pick is None and dashboard.start_box.children == []
+    assert _text(dashboard.status) == (
+        "No model is evaluated yet, and no model in the registry has an evaluate task: "
+        "model experts publish them."
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from mlrun_kernel.hub.warm import VOILA_MARK, WarmKernelManager
@@ -18,10 +19,10 @@ from mlrun_kernel.hub.warm import VOILA_MARK, WarmKernelManager
 TIMEOUT = 2  # seconds without activity or connection
 
 
-async def _until(condition: object, seconds: float) -> bool:
+async def _until(condition: Callable[[], object], seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if callable(condition) and condition():
+        if condition():
             return True
         await asyncio.sleep(0.2)
     return False
